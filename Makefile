@@ -1,0 +1,55 @@
+# Artistry — two commands on a fresh Debian 12 machine:
+#   make up     install what is missing, build, pull the default models, start every service
+#   make test   install what is missing, build (plain and ASan/UBSan), run the whole suite
+# Both are idempotent: when nothing changed they only check and return.
+
+BUILD ?= build
+ASAN  ?= build-asan
+FUZZ  ?= build-fuzz
+ARTISTRY := ./$(BUILD)/artistry
+
+.PHONY: up test deps test-deps build asan fuzz fuzz-smoke unit clean format help
+
+help:
+	@sed -n '2,5p' Makefile
+
+up: deps build
+	$(ARTISTRY) up
+
+test: test-deps build asan fuzz
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	meson test -C $(ASAN) --print-errorlogs --num-processes 2 --no-suite slow
+	fuzz/smoke.sh $(FUZZ)
+
+deps:
+	@deploy/install-deps.sh
+
+test-deps:
+	@deploy/install-deps.sh --test
+
+build: $(BUILD)/build.ninja
+	@ninja -C $(BUILD)
+
+asan: $(ASAN)/build.ninja
+	@ninja -C $(ASAN)
+
+fuzz: $(FUZZ)/build.ninja
+	@ninja -C $(FUZZ)
+
+fuzz-smoke: fuzz
+	fuzz/smoke.sh $(FUZZ)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) --buildtype=debug -Dsanitize=address,undefined
+
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) --buildtype=debugoptimized -Dfuzz=true
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

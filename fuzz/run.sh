@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A long fuzzing session of one target: fuzz/run.sh NAME SECONDS [BUILD]. New inputs that
+# raise coverage stay in a scratch corpus; crashes land in the working directory.
+set -euo pipefail
+name=$1
+secs=${2:-300}
+build=${3:-build-fuzz}
+cd "$(dirname "$0")/.."
+mkdir -p ".cache/fuzz/$name"
+exec "$build/fuzz/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 ".cache/fuzz/$name" "fuzz/corpus/$name"
