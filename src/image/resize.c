@@ -1,0 +1,387 @@
+/* Resizing with the arithmetic of the models' reference preprocessing: OpenCV's
+ * INTER_LINEAR (YOLO letterbox) and PIL's BILINEAR (SAM's ResizeLongestSide). */
+#include "image/image.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- OpenCV INTER_LINEAR */
+
+/* OpenCV computes the source coordinate in double, stores it as float, and takes the
+ * fraction in float; scale is 1 / (dst / src), not src / dst (they differ in the last
+ * bit for some sizes, and so do the weights). */
+static void linear_coord(int d, double scale, int *s, float *f)
+{
+    float fx = (float)((d + 0.5) * scale - 0.5);
+    int sx = (int)floorf(fx);
+    *s = sx;
+    *f = fx - (float)sx;
+}
+
+static double linear_scale(int sn, int dn)
+{
+    return 1.0 / ((double)dn / (double)sn);
+}
+
+/* Per destination column: the two source columns (clamped; OpenCV moves an out-of-range
+ * coordinate to the edge with weight 1) and their weights. */
+typedef struct xtap {
+    int i0, i1; /* element offsets (column * channels) */
+    float a0, a1;
+} xtap;
+
+static xtap *x_taps(int sw, int dw, int cn)
+{
+    xtap *t = xmalloc(sizeof *t * (size_t)dw);
+    double scale = linear_scale(sw, dw);
+    for (int d = 0; d < dw; d++) {
+        int sx;
+        float fx;
+        linear_coord(d, scale, &sx, &fx);
+        if (sx < 0) sx = 0, fx = 0;
+        if (sx >= sw - 1) sx = sw - 1, fx = 0;
+        int sx1 = sx + 1 < sw ? sx + 1 : sx;
+        t[d] = (xtap){sx * cn, sx1 * cn, 1.0f - fx, fx};
+    }
+    return t;
+}
+
+/* Rows, unlike columns, keep their fraction at the borders: both taps read the clamped
+ * edge row, which matters for the fixed-point rounding below. */
+static void y_tap(int d, double scale, int sh, int *r0, int *r1, float *b0, float *b1)
+{
+    int sy;
+    float fy;
+    linear_coord(d, scale, &sy, &fy);
+    *r0 = sy < 0 ? 0 : (sy >= sh ? sh - 1 : sy);
+    *r1 = sy + 1 < 0 ? 0 : (sy + 1 >= sh ? sh - 1 : sy + 1);
+    *b0 = 1.0f - fy;
+    *b1 = fy;
+}
+
+/* saturate_cast<short>(w * INTER_RESIZE_COEF_SCALE): round half to even. */
+static int16_t fixed11(float w)
+{
+    return (int16_t)lrintf(w * 2048.0f);
+}
+
+static void hpass_u8(const uint8_t *s, int32_t *d, const xtap *t, const int16_t *a, int dw, int cn)
+{
+    if (cn == 3) {
+        for (int x = 0; x < dw; x++, d += 3) {
+            const uint8_t *p0 = s + t[x].i0, *p1 = s + t[x].i1;
+            int a0 = a[2 * x], a1 = a[2 * x + 1];
+            d[0] = p0[0] * a0 + p1[0] * a1;
+            d[1] = p0[1] * a0 + p1[1] * a1;
+            d[2] = p0[2] * a0 + p1[2] * a1;
+        }
+        return;
+    }
+    for (int x = 0; x < dw; x++, d += cn) {
+        const uint8_t *p0 = s + t[x].i0, *p1 = s + t[x].i1;
+        int a0 = a[2 * x], a1 = a[2 * x + 1];
+        for (int c = 0; c < cn; c++) d[c] = p0[c] * a0 + p1[c] * a1;
+    }
+}
+
+/* OpenCV's VResizeLinear for uint8 (its SIMD kernel and, since 4.x, its scalar tail):
+ * each 11+11-bit product is brought down with truncating shifts, then rounded by 2 bits.
+ * This is not the same as rounding the exact sum once, and differs from it by one for
+ * about a third of pixels. */
+static void vpass_u8(const int32_t *h0, const int32_t *h1, uint8_t *d, int n, int b0, int b1)
+{
+    for (int x = 0; x < n; x++) {
+        int v = (((h0[x] >> 4) * b0) >> 16) + (((h1[x] >> 4) * b1) >> 16);
+        v = (v + 2) >> 2;
+        d[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+void img_resize_into(const img *src, img *dst)
+{
+    assert(src->channels == dst->channels);
+    int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h, cn = src->channels;
+    if (sw == dw && sh == dh) {
+        for (int y = 0; y < sh; y++)
+            memcpy(img_px(dst, 0, y), img_px(src, 0, y), (size_t)sw * (size_t)cn);
+        return;
+    }
+    xtap *t = x_taps(sw, dw, cn);
+    int16_t *a = xmalloc(sizeof *a * 2 * (size_t)dw);
+    for (int x = 0; x < dw; x++) {
+        a[2 * x] = fixed11(t[x].a0);
+        a[2 * x + 1] = fixed11(t[x].a1);
+    }
+    size_t n = (size_t)dw * (size_t)cn;
+    /* Two horizontally resized rows, reused while consecutive output rows share them. */
+    int32_t *rows[2] = {xmalloc(sizeof(int32_t) * n), xmalloc(sizeof(int32_t) * n)};
+    int have[2] = {-1, -1};
+    double scale = linear_scale(sh, dh);
+    for (int y = 0; y < dh; y++) {
+        int r0, r1;
+        float b0, b1;
+        y_tap(y, scale, sh, &r0, &r1, &b0, &b1);
+        int s0 = have[0] == r0 ? 0 : have[1] == r0 ? 1 : -1;
+        if (s0 < 0) {
+            s0 = have[0] == r1 ? 1 : 0; /* keep the row the second tap needs */
+            hpass_u8(img_px(src, 0, r0), rows[s0], t, a, dw, cn);
+            have[s0] = r0;
+        }
+        int s1 = have[0] == r1 ? 0 : have[1] == r1 ? 1 : -1;
+        if (s1 < 0) {
+            s1 = 1 - s0;
+            hpass_u8(img_px(src, 0, r1), rows[s1], t, a, dw, cn);
+            have[s1] = r1;
+        }
+        vpass_u8(rows[s0], rows[s1], img_px(dst, 0, y), (int)n, fixed11(b0), fixed11(b1));
+    }
+    free(rows[0]);
+    free(rows[1]);
+    free(a);
+    free(t);
+}
+
+img *img_resize(const img *src, int dw, int dh)
+{
+    img *dst = img_new(dw, dh, src->channels);
+    img_resize_into(src, dst);
+    return dst;
+}
+
+void img_resize_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
+{
+    assert(sw > 0 && sh > 0 && dw > 0 && dh > 0 && cn > 0);
+    xtap *t = x_taps(sw, dw, cn);
+    size_t n = (size_t)dw * (size_t)cn, srow = (size_t)sw * (size_t)cn;
+    float *h0 = xmalloc(sizeof(float) * n), *h1 = xmalloc(sizeof(float) * n);
+    double scale = linear_scale(sh, dh);
+    for (int y = 0; y < dh; y++) {
+        int r0, r1;
+        float b0, b1;
+        y_tap(y, scale, sh, &r0, &r1, &b0, &b1);
+        const float *rows[2] = {src + (size_t)r0 * srow, src + (size_t)r1 * srow};
+        float *h[2] = {h0, h1};
+        for (int k = 0; k < 2; k++) {
+            const float *s = rows[k];
+            float *d = h[k];
+            for (int x = 0; x < dw; x++, d += cn)
+                for (int c = 0; c < cn; c++)
+                    d[c] = s[t[x].i0 + c] * t[x].a0 + s[t[x].i1 + c] * t[x].a1;
+        }
+        float *out = dst + (size_t)y * n;
+        for (size_t x = 0; x < n; x++) out[x] = h0[x] * b0 + h1[x] * b1;
+    }
+    free(h0);
+    free(h1);
+    free(t);
+}
+
+/* ---------------------------------------------------------------- letterbox */
+
+img_letterbox img_letterbox_geometry(int w, int h, int tw, int th)
+{
+    assert(w > 0 && h > 0 && tw > 0 && th > 0);
+    img_letterbox lb = {0};
+    lb.src_w = w;
+    lb.src_h = h;
+    lb.scale = MIN((double)th / h, (double)tw / w);
+    /* Python's round() is half-to-even, as rint in the default rounding mode. A photo
+     * so thin that a side rounds to 0 keeps one pixel (Ultralytics would fail there). */
+    lb.new_w = (int)rint(w * lb.scale);
+    lb.new_h = (int)rint(h * lb.scale);
+    lb.new_w = lb.new_w < 1 ? 1 : MIN(lb.new_w, tw);
+    lb.new_h = lb.new_h < 1 ? 1 : MIN(lb.new_h, th);
+    double dw = (tw - lb.new_w) / 2.0, dh = (th - lb.new_h) / 2.0;
+    lb.left = (int)rint(dw - 0.1);
+    lb.top = (int)rint(dh - 0.1);
+    /* round(d + 0.1) in Ultralytics; always the remainder, written so it cannot be
+     * anything else. */
+    lb.right = tw - lb.new_w - lb.left;
+    lb.bottom = th - lb.new_h - lb.top;
+    return lb;
+}
+
+img *img_letterbox_apply(const img *src, int tw, int th, uint8_t pad, img_letterbox *out)
+{
+    img_letterbox lb = img_letterbox_geometry(src->w, src->h, tw, th);
+    int cn = src->channels;
+    img *dst = img_new(tw, th, cn);
+    size_t row = (size_t)tw * (size_t)cn;
+    for (int y = 0; y < th; y++) {
+        uint8_t *d = img_px(dst, 0, y);
+        if (y < lb.top || y >= lb.top + lb.new_h) {
+            memset(d, pad, row);
+        } else {
+            memset(d, pad, (size_t)lb.left * (size_t)cn);
+            memset(img_px(dst, lb.left + lb.new_w, y), pad, (size_t)lb.right * (size_t)cn);
+        }
+    }
+    img inner = img_sub(dst, lb.left, lb.top, lb.new_w, lb.new_h);
+    img_resize_into(src, &inner);
+    if (out) *out = lb;
+    return dst;
+}
+
+void img_letterbox_unmap(const img_letterbox *lb, float *x, float *y)
+{
+    /* Ultralytics' scale_boxes recomputes the padding from the unrounded size. */
+    double gain = lb->scale;
+    int tw = lb->left + lb->new_w + lb->right, th = lb->top + lb->new_h + lb->bottom;
+    double px = rint((tw - lb->src_w * gain) / 2 - 0.1);
+    double py = rint((th - lb->src_h * gain) / 2 - 0.1);
+    *x = (float)((*x - px) / gain);
+    *y = (float)((*y - py) / gain);
+}
+
+/* ---------------------------------------------------------------- PIL BILINEAR */
+
+/* Pillow's fixed point: 32 - 8 (sample) - 2 (headroom) bits. */
+#define PIL_BITS 22
+
+typedef struct pil_coeffs {
+    int ksize;   /* coefficients per output sample */
+    int *bounds; /* per output: first source index, count */
+    int32_t *k;  /* out_size * ksize fixed-point weights */
+} pil_coeffs;
+
+static double triangle(double x)
+{
+    x = fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+/* Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter:
+ * the filter is stretched by the reduction factor, so every source sample counts. */
+static pil_coeffs pil_precompute(int in_size, int out_size)
+{
+    double scale = (double)in_size / out_size;
+    double filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 1.0 * filterscale;
+    pil_coeffs c;
+    c.ksize = (int)ceil(support) * 2 + 1;
+    c.bounds = xmalloc(sizeof(int) * 2 * (size_t)out_size);
+    c.k = xmalloc(sizeof(int32_t) * (size_t)out_size * (size_t)c.ksize);
+    double *kk = xmalloc(sizeof(double) * (size_t)c.ksize);
+    for (int xx = 0; xx < out_size; xx++) {
+        double center = (xx + 0.5) * scale;
+        double ww = 0.0, ss = 1.0 / filterscale;
+        int xmin = (int)(center - support + 0.5);
+        if (xmin < 0) xmin = 0;
+        int xmax = (int)(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        for (int x = 0; x < xmax; x++) {
+            double w = triangle((x + xmin - center + 0.5) * ss);
+            kk[x] = w;
+            ww += w;
+        }
+        int32_t *k = c.k + (size_t)xx * (size_t)c.ksize;
+        for (int x = 0; x < c.ksize; x++) {
+            double v = x < xmax ? (ww != 0.0 ? kk[x] / ww : kk[x]) : 0.0;
+            k[x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PIL_BITS) : 0.5 + v * (1 << PIL_BITS));
+        }
+        c.bounds[2 * xx] = xmin;
+        c.bounds[2 * xx + 1] = xmax;
+    }
+    free(kk);
+    return c;
+}
+
+static void pil_free(pil_coeffs *c)
+{
+    free(c->bounds);
+    free(c->k);
+}
+
+static uint8_t clip8(int32_t v)
+{
+    if (v >= (1 << PIL_BITS << 8)) return 255;
+    if (v <= 0) return 0;
+    return (uint8_t)(v >> PIL_BITS);
+}
+
+/* Rows y0 .. y0 + dst->h - 1 of src, resized horizontally into dst. */
+static void pil_horizontal(const img *src, int y0, img *dst, const pil_coeffs *c)
+{
+    int cn = src->channels;
+    for (int y = 0; y < dst->h; y++) {
+        const uint8_t *s = img_px(src, 0, y0 + y);
+        uint8_t *d = img_px(dst, 0, y);
+        for (int x = 0; x < dst->w; x++) {
+            int xmin = c->bounds[2 * x], xn = c->bounds[2 * x + 1];
+            const int32_t *k = c->k + (size_t)x * (size_t)c->ksize;
+            const uint8_t *p = s + (size_t)xmin * (size_t)cn;
+            for (int ch = 0; ch < cn; ch++) {
+                int32_t ss = 1 << (PIL_BITS - 1);
+                for (int i = 0; i < xn; i++) ss += p[(size_t)i * (size_t)cn + ch] * k[i];
+                d[(size_t)x * (size_t)cn + ch] = clip8(ss);
+            }
+        }
+    }
+}
+
+/* Vertical pass; bounds are shifted by -y0 (the first row src holds). */
+static void pil_vertical(const img *src, int y0, img *dst, const pil_coeffs *c)
+{
+    size_t n = (size_t)dst->w * (size_t)dst->channels;
+    int32_t *acc = xmalloc(sizeof(int32_t) * n);
+    for (int y = 0; y < dst->h; y++) {
+        int ymin = c->bounds[2 * y] - y0, yn = c->bounds[2 * y + 1];
+        const int32_t *k = c->k + (size_t)y * (size_t)c->ksize;
+        for (size_t i = 0; i < n; i++) acc[i] = 1 << (PIL_BITS - 1);
+        for (int j = 0; j < yn; j++) {
+            const uint8_t *s = img_px(src, 0, ymin + j);
+            int32_t w = k[j];
+            for (size_t i = 0; i < n; i++) acc[i] += s[i] * w;
+        }
+        uint8_t *d = img_px(dst, 0, y);
+        for (size_t i = 0; i < n; i++) d[i] = clip8(acc[i]);
+    }
+    free(acc);
+}
+
+img *img_resize_pil(const img *src, int dw, int dh)
+{
+    assert(dw > 0 && dh > 0);
+    if (dw == src->w && dh == src->h) return img_clone(src);
+    pil_coeffs cx = pil_precompute(src->w, dw), cy = pil_precompute(src->h, dh);
+    img *out;
+    if (dw != src->w) {
+        /* As Pillow: resize horizontally only the source rows the vertical pass reads. */
+        int first = cy.bounds[0];
+        int last = cy.bounds[2 * (dh - 1)] + cy.bounds[2 * (dh - 1) + 1];
+        img *tmp = img_new(dw, last - first, src->channels);
+        pil_horizontal(src, first, tmp, &cx);
+        if (dh != src->h) {
+            out = img_new(dw, dh, src->channels);
+            pil_vertical(tmp, first, out, &cy);
+            img_free(tmp);
+        } else {
+            out = tmp;
+        }
+    } else {
+        out = img_new(dw, dh, src->channels);
+        pil_vertical(src, 0, out, &cy);
+    }
+    pil_free(&cx);
+    pil_free(&cy);
+    return out;
+}
+
+void img_longest_side_size(int w, int h, int target, int *nw, int *nh)
+{
+    double scale = (double)target / MAX(w, h);
+    *nw = (int)(w * scale + 0.5);
+    *nh = (int)(h * scale + 0.5);
+    if (*nw < 1) *nw = 1;
+    if (*nh < 1) *nh = 1;
+}
+
+img *img_resize_longest_side(const img *src, int target)
+{
+    int nw, nh;
+    img_longest_side_size(src->w, src->h, target, &nw, &nh);
+    return img_resize_pil(src, nw, nh);
+}
