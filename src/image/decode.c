@@ -2,6 +2,7 @@
  * PNG (libspng), WebP (libwebp), then EXIF orientation. */
 #include "image/image_impl.h"
 
+#include <assert.h>
 #include <spng.h>
 #include <stdio.h>
 #include <string.h>
@@ -190,6 +191,16 @@ static uint32_t be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* libspng's codes for running out of data: its I/O end of stream, the end of the
+ * buffer, and IDAT data shorter than the image needs. */
+static void png_error(int r, err *e)
+{
+    if (r == SPNG_IO_EOF || r == SPNG_EOF || r == SPNG_EIDAT_TOO_SHORT)
+        err_set(e, 422, "truncated PNG: the data ends before the image does");
+    else
+        err_set(e, 422, "corrupt PNG: %s", spng_strerror(r));
+}
+
 static int png_orientation(spng_ctx *ctx)
 {
     struct spng_exif ex;
@@ -230,7 +241,7 @@ static img *png_decode(const uint8_t *d, size_t n, const img_decode_params *p, i
     struct spng_ihdr ihdr;
     int r = spng_get_ihdr(ctx, &ihdr);
     if (r != 0) {
-        err_set(e, 422, "corrupt PNG: %s", spng_strerror(r));
+        png_error(r, e);
         goto done;
     }
     int w = (int)ihdr.width, h = (int)ihdr.height;
@@ -243,17 +254,15 @@ static img *png_decode(const uint8_t *d, size_t n, const img_decode_params *p, i
     }
     size_t need;
     r = spng_decoded_image_size(ctx, SPNG_FMT_RGB8, &need);
-    if (r != 0 || need != (size_t)w * (size_t)h * 3) {
-        err_set(e, 422, "corrupt PNG: %s", r ? spng_strerror(r) : "unexpected image size");
+    if (r != 0) {
+        png_error(r, e);
         goto done;
     }
+    assert(need == (size_t)w * (size_t)h * 3);
     im = img_new(w, h, 3);
     r = spng_decode_image(ctx, im->data, need, SPNG_FMT_RGB8, 0);
     if (r != 0) {
-        if (r == SPNG_EOF || r == SPNG_EIDAT_TOO_SHORT)
-            err_set(e, 422, "truncated PNG: the data ends before the image does");
-        else
-            err_set(e, 422, "corrupt PNG: %s", spng_strerror(r));
+        png_error(r, e);
         img_free(im);
         im = NULL;
         goto done;
