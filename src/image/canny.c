@@ -41,6 +41,15 @@ static void push(stack *s, uint8_t *map, uint32_t i)
     s->v[s->n++] = i;
 }
 
+/* cvFloor of a threshold; one beyond any magnitude behaves as that bound, NaN as 0. */
+static long floor_threshold(double t)
+{
+    if (isnan(t)) return 0;
+    if (t < -1e9) return -1000000000L;
+    if (t > 1e9) return 1000000000L;
+    return (long)floor(t);
+}
+
 img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
 {
     assert(gray->channels == 1);
@@ -56,13 +65,7 @@ img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
         if (low_thresh > 0) low_thresh *= low_thresh;
         if (high_thresh > 0) high_thresh *= high_thresh;
     }
-    /* cvFloor, and thresholds far beyond any magnitude behave as that magnitude. */
-    long low = low_thresh < -1e9  ? -1000000000L
-               : low_thresh > 1e9 ? 1000000000L
-                                  : (long)floor(low_thresh);
-    long high = high_thresh < -1e9  ? -1000000000L
-                : high_thresh > 1e9 ? 1000000000L
-                                    : (long)floor(high_thresh);
+    long low = floor_threshold(low_thresh), high = floor_threshold(high_thresh);
 
     size_t n = (size_t)w * (size_t)h;
     int16_t *dx = xmalloc(sizeof(int16_t) * n), *dy = xmalloc(sizeof(int16_t) * n);

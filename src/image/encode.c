@@ -109,7 +109,7 @@ unsigned char *img_encode_png(const img *im, int level, size_t *len, err *e)
      * answers SPNG_EOI and finalises the file. */
     for (int y = 0; r == 0 && y < im->h; y++) r = spng_encode_row(ctx, img_px(im, 0, y), row);
     if (r == SPNG_EOI) out = spng_get_png_buffer(ctx, len, &r);
-    if (!out) err_set(e, 500, "PNG encoder: %s", spng_strerror(r));
+    if (!out) err_set(e, 500, "PNG encoder: %s", spng_strerror(r ? r : SPNG_EINTERNAL));
     spng_ctx_free(ctx);
     return out;
 }

@@ -124,9 +124,10 @@ typedef struct img_info {
  *   415 "not an image: expected JPEG, PNG or WebP", "animated WebP is not supported",
  *       "CMYK JPEG is not supported"
  *   422 "truncated JPEG: ...", "corrupt PNG: ...", "image is empty: 0×0 pixels" ...
- * Only the first frame of nothing: animated WebP is refused. Alpha is dropped (not
+ * Animated WebP is refused rather than reduced to a frame. Alpha is dropped (not
  * composited), 16-bit samples are reduced to 8, palettes expanded, as PIL's
- * convert("RGB") does. */
+ * convert("RGB") does; the pixels are byte-identical to Pillow's for the shared photos.
+ * The returned image is the caller's (img_free). */
 img *img_decode(const void *data, size_t len, const img_decode_params *params, img_info *info,
                 err *e);
 /* Reads only the headers: fills info (format, sizes, orientation; scale 1) and applies
