@@ -39,8 +39,8 @@ static void measure(const char *name, step_fn fn, void *ctx)
 typedef struct job {
     const unsigned char *data;
     size_t len;
-    img *rgb;        /* decoded once, for the steps that start from pixels */
-    float *tensor;   /* 3 x 1024 x 1024, big enough for both models */
+    img *rgb;      /* decoded once, for the steps that start from pixels */
+    float *tensor; /* 3 x 1024 x 1024, big enough for both models */
     img_decode_params dp;
 } job;
 
@@ -115,6 +115,14 @@ static void step_png(void *p)
     free(img_encode_png(j->rgb, -1, &n, &e));
 }
 
+static void step_png1(void *p)
+{
+    job *j = p;
+    size_t n;
+    err e = {0};
+    free(img_encode_png(j->rgb, 1, &n, &e));
+}
+
 static void step_canny(void *p)
 {
     job *j = p;
@@ -139,10 +147,10 @@ static void bench_photo(const char *dir, const char *name, bool all)
     }
     j.rgb = must_decode(&j);
     j.tensor = xmalloc(sizeof(float) * 3 * 1024 * 1024);
-#define RUN(step, fn)                                                 \
-    do {                                                              \
-        snprintf(label, sizeof label, "%s:%s", step, name);           \
-        measure(label, fn, &j);                                       \
+#define RUN(step, fn)                                       \
+    do {                                                    \
+        snprintf(label, sizeof label, "%s:%s", step, name); \
+        measure(label, fn, &j);                             \
     } while (0)
     RUN("decode", step_decode);
     RUN("letterbox640", step_letterbox);
@@ -152,6 +160,7 @@ static void bench_photo(const char *dir, const char *name, bool all)
         RUN("sam_pre", step_sam_pre);
         RUN("encode_jpeg85", step_jpeg);
         RUN("encode_png", step_png);
+        RUN("encode_png_level1", step_png1);
         RUN("canny+dilate", step_canny);
     }
     img_free(j.rgb);

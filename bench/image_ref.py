@@ -93,6 +93,7 @@ def bench_photo(name, all_steps):
         measure(f"sam_pre:{name}", lambda: sam_pre(data))
         measure(f"encode_jpeg85:{name}", lambda: encode(rgb, "JPEG", quality=85, optimize=True))
         measure(f"encode_png:{name}", lambda: encode(rgb, "PNG"))
+        measure(f"encode_png_level1:{name}", lambda: encode(rgb, "PNG", compress_level=1))
         if cv2:
             measure(f"canny+dilate:{name}", lambda: canny(rgb))
 

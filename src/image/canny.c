@@ -7,21 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 3x3 Sobel derivatives with BORDER_REPLICATE, as cv::Sobel(src, CV_16S, 1, 0, 3) and
- * (0, 1, 3); exact in integers. */
-static void sobel3(const img *g, int16_t *dx, int16_t *dy)
+/* One row of the 3x3 Sobel derivatives with BORDER_REPLICATE, as cv::Sobel(src, CV_16S,
+ * 1, 0, 3) and (0, 1, 3), exact in integers; up/dn are the neighbouring rows (the row
+ * itself at the image's edge). Separable: a vertical [1 2 1] and [-1 0 1] pass over the
+ * three rows, then the horizontal ones. `vs` and `vd` are scratch of w + 2. */
+static void sobel_row(const uint8_t *up, const uint8_t *mid, const uint8_t *dn, int w, int16_t *vs,
+                      int16_t *vd, int16_t *dx, int16_t *dy)
 {
-    int w = g->w, h = g->h;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *up = img_px(g, 0, y > 0 ? y - 1 : 0);
-        const uint8_t *mid = img_px(g, 0, y);
-        const uint8_t *dn = img_px(g, 0, y < h - 1 ? y + 1 : h - 1);
-        int16_t *ox = dx + (size_t)y * (size_t)w, *oy = dy + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++) {
-            int l = x > 0 ? x - 1 : 0, r = x < w - 1 ? x + 1 : w - 1;
-            ox[x] = (int16_t)((up[r] + 2 * mid[r] + dn[r]) - (up[l] + 2 * mid[l] + dn[l]));
-            oy[x] = (int16_t)((dn[l] + 2 * dn[x] + dn[r]) - (up[l] + 2 * up[x] + up[r]));
-        }
+    for (int x = 0; x < w; x++) {
+        vs[x + 1] = (int16_t)(up[x] + 2 * mid[x] + dn[x]);
+        vd[x + 1] = (int16_t)(dn[x] - up[x]);
+    }
+    vs[0] = vs[1], vd[0] = vd[1];
+    vs[w + 1] = vs[w], vd[w + 1] = vd[w];
+    for (int x = 0; x < w; x++) {
+        dx[x] = (int16_t)(vs[x + 2] - vs[x]);
+        dy[x] = (int16_t)(vd[x] + 2 * vd[x + 1] + vd[x + 2]);
     }
 }
 
@@ -50,6 +51,26 @@ static long floor_threshold(double t)
     return (long)floor(t);
 }
 
+/* Gradients and magnitudes of image row y into one slot of the ring. The magnitude row
+ * has a zero on each side, so that the image's edge compares against nothing. */
+typedef struct grad_row {
+    int16_t *dx, *dy;
+    int32_t *mag; /* w + 2, mag[1..w] */
+} grad_row;
+
+static void gradient_row(const img *g, int y, bool l2, int16_t *vs, int16_t *vd, grad_row *r)
+{
+    int w = g->w, h = g->h;
+    sobel_row(img_px(g, 0, y > 0 ? y - 1 : 0), img_px(g, 0, y),
+              img_px(g, 0, y < h - 1 ? y + 1 : h - 1), w, vs, vd, r->dx, r->dy);
+    int32_t *m = r->mag + 1;
+    if (l2)
+        for (int x = 0; x < w; x++) m[x] = r->dx[x] * r->dx[x] + r->dy[x] * r->dy[x];
+    else
+        for (int x = 0; x < w; x++) m[x] = abs(r->dx[x]) + abs(r->dy[x]);
+    m[-1] = m[w] = 0;
+}
+
 img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
 {
     assert(gray->channels == 1);
@@ -67,36 +88,40 @@ img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
     }
     long low = floor_threshold(low_thresh), high = floor_threshold(high_thresh);
 
-    size_t n = (size_t)w * (size_t)h;
-    int16_t *dx = xmalloc(sizeof(int16_t) * n), *dy = xmalloc(sizeof(int16_t) * n);
-    sobel3(gray, dx, dy);
-
-    /* Magnitudes and the map carry a one-pixel border: magnitude 0 (so the image edge
-     * compares against nothing) and map 1 (never an edge). */
+    /* Three rows of gradients in a ring (previous, current, next) plus a zero row for
+     * beyond the top and bottom, as OpenCV keeps them: the whole-image buffers would
+     * cost more in memory traffic than the arithmetic. The map has a one-pixel border
+     * of 1 (never an edge). */
     size_t ps = (size_t)w + 2;
-    int32_t *mag = xcalloc(ps * ((size_t)h + 2), sizeof(int32_t));
+    int16_t *scratch = xmalloc(sizeof(int16_t) * (2 * ps + 6 * (size_t)w));
+    int32_t *mags = xcalloc(4 * ps, sizeof(int32_t));
+    grad_row ring[3];
+    for (int k = 0; k < 3; k++) {
+        ring[k].dx = scratch + 2 * ps + (size_t)(2 * k) * (size_t)w;
+        ring[k].dy = ring[k].dx + w;
+        ring[k].mag = mags + (size_t)k * ps;
+    }
+    const int32_t *zero = mags + 3 * ps;
     uint8_t *map = xmalloc(ps * ((size_t)h + 2));
     memset(map, 1, ps * ((size_t)h + 2));
-    for (int y = 0; y < h; y++) {
-        int32_t *m = mag + (size_t)(y + 1) * ps + 1;
-        const int16_t *gx = dx + (size_t)y * (size_t)w, *gy = dy + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++)
-            m[x] = l2 ? gx[x] * gx[x] + gy[x] * gy[x] : abs(gx[x]) + abs(gy[x]);
-    }
 
     /* Non-maximum suppression along the gradient's sector, with OpenCV's asymmetric
      * comparisons (> on one side, >= on the other) and tan(22.5°) in 15-bit fixed point. */
     const int shift = 15;
     const int tg22 = (int)(0.4142135623730950488016887242097 * (1 << shift) + 0.5);
     stack st = {0};
+    gradient_row(gray, 0, l2, scratch, scratch + ps, &ring[0]);
     for (int y = 0; y < h; y++) {
-        const int32_t *mp = mag + (size_t)y * ps + 1, *m = mp + ps, *mn = m + ps;
+        if (y + 1 < h) gradient_row(gray, y + 1, l2, scratch, scratch + ps, &ring[(y + 1) % 3]);
+        const grad_row *cur = &ring[y % 3];
+        const int32_t *m = cur->mag + 1;
+        const int32_t *mp = y > 0 ? ring[(y + 2) % 3].mag + 1 : zero + 1;
+        const int32_t *mn = y + 1 < h ? ring[(y + 1) % 3].mag + 1 : zero + 1;
         uint8_t *mrow = map + (size_t)(y + 1) * ps + 1;
-        const int16_t *gx = dx + (size_t)y * (size_t)w, *gy = dy + (size_t)y * (size_t)w;
         for (int x = 0; x < w; x++) {
             int v = m[x];
             if (v <= low) continue; /* stays 1 */
-            int xs = gx[x], ys = gy[x];
+            int xs = cur->dx[x], ys = cur->dy[x];
             long ax = abs(xs), ay = (long)abs(ys) << shift;
             long t22 = ax * tg22;
             bool max;
@@ -112,9 +137,8 @@ img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
                 }
             }
             if (!max) continue;
-            uint32_t i = (uint32_t)((size_t)(y + 1) * ps + 1 + (size_t)x);
             if (v > high)
-                push(&st, map, i);
+                push(&st, map, (uint32_t)((size_t)(y + 1) * ps + 1 + (size_t)x));
             else
                 mrow[x] = 0; /* a candidate: an edge if it touches one */
         }
@@ -141,13 +165,12 @@ img *img_canny(const img *gray, double low_thresh, double high_thresh, bool l2)
     for (int y = 0; y < h; y++) {
         const uint8_t *mrow = map + (size_t)(y + 1) * ps + 1;
         uint8_t *d = img_px(out, 0, y);
-        for (int x = 0; x < w; x++) d[x] = mrow[x] == 2 ? 255 : 0;
+        for (int x = 0; x < w; x++) d[x] = (uint8_t)(-(mrow[x] >> 1)); /* 2 -> 255 */
     }
     free(st.v);
     free(map);
-    free(mag);
-    free(dx);
-    free(dy);
+    free(mags);
+    free(scratch);
     return out;
 }
 
@@ -157,6 +180,19 @@ static void window(int i, int n, int k, int anchor, int *a, int *b)
 {
     *a = i - anchor < 0 ? 0 : i - anchor;
     *b = i - anchor + k - 1 > n - 1 ? n - 1 : i - anchor + k - 1;
+}
+
+/* d = max of s shifted by each offset in the window, over the positions where the whole
+ * window lies inside the row; the caller clips the rest. Element-wise, so it vectorises. */
+static void max_shifted(const uint8_t *s, uint8_t *d, size_t from, size_t to, int k, int anchor,
+                        int cn)
+{
+    if (from >= to) return;
+    memcpy(d + from, s + from - (size_t)anchor * (size_t)cn, to - from);
+    for (int j = 1; j < k; j++) {
+        const uint8_t *sj = s + ((ptrdiff_t)j - anchor) * cn;
+        for (size_t i = from; i < to; i++) d[i] = MAX(d[i], sj[i]);
+    }
 }
 
 img *img_dilate(const img *src, int kw, int kh, int iterations)
@@ -170,10 +206,16 @@ img *img_dilate(const img *src, int kw, int kh, int iterations)
     kh += (iterations - 1) * (kh - 1);
     int w = src->w, h = src->h, cn = src->channels;
     img *tmp = img_new(w, h, cn), *out = img_new(w, h, cn);
+    /* Horizontal: columns whose window is inside the row in one vector-friendly pass,
+     * the few at each end clipped one by one. */
+    int lo = MIN(ax, w), hi = MAX(lo, w - (kw - 1 - ax));
     for (int y = 0; y < h; y++) {
         const uint8_t *s = img_px(src, 0, y);
         uint8_t *d = img_px(tmp, 0, y);
+        max_shifted(s, d, (size_t)lo * (size_t)cn, (size_t)hi * (size_t)cn, kw, ax, cn);
         for (int x = 0; x < w; x++) {
+            if (x == lo) x = hi;
+            if (x >= w) break;
             int a, b;
             window(x, w, kw, ax, &a, &b);
             for (int c = 0; c < cn; c++) {

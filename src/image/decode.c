@@ -13,7 +13,7 @@
 img_decode_params img_decode_default_params(void)
 {
     return (img_decode_params){
-        .max_pixels = 50000000, .apply_orientation = true, .fit_margin = 2.0};
+        .max_pixels = 50000000, .apply_orientation = true, .fit_margin = 2.0, .threads = true};
 }
 
 img_format img_detect_format(const void *data, size_t len)
@@ -345,6 +345,7 @@ static img *webp_decode(const uint8_t *d, size_t n, const img_decode_params *p, 
         err_set(e, 500, "WebP decoder: version mismatch");
         return NULL;
     }
+    cfg.options.use_threads = p->threads;
     cfg.output.colorspace = MODE_RGB;
     cfg.output.is_external_memory = 1;
     cfg.output.u.RGBA.rgba = im->data;

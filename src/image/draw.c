@@ -28,18 +28,20 @@ static void put(img *im, int x, int y, img_rgb c)
     if (im->channels == 4) p[3] = 255;
 }
 
+/* Corners may come in any order. */
+static void order(int *a, int *b)
+{
+    if (*a > *b) {
+        int t = *a;
+        *a = *b;
+        *b = t;
+    }
+}
+
 void img_fill_rect(img *im, int x1, int y1, int x2, int y2, img_rgb color)
 {
-    if (x1 > x2) {
-        int t = x1;
-        x1 = x2;
-        x2 = t;
-    }
-    if (y1 > y2) {
-        int t = y1;
-        y1 = y2;
-        y2 = t;
-    }
+    order(&x1, &x2);
+    order(&y1, &y2);
     x1 = MAX(x1, 0);
     y1 = MAX(y1, 0);
     x2 = MIN(x2, im->w - 1);
@@ -64,16 +66,8 @@ void img_draw_rect(img *im, int x1, int y1, int x2, int y2, img_rgb color, int t
         img_fill_rect(im, x1, y1, x2, y2, color);
         return;
     }
-    if (x1 > x2) {
-        int t = x1;
-        x1 = x2;
-        x2 = t;
-    }
-    if (y1 > y2) {
-        int t = y1;
-        y1 = y2;
-        y2 = t;
-    }
+    order(&x1, &x2);
+    order(&y1, &y2);
     /* OpenCV draws a thick outline as four thick lines with round caps: a band of
      * (thickness + 1) / 2 pixels on each side of the outline, round at the corners
      * (thickness 2 gives 3 pixels, 3 and 4 give 5). */

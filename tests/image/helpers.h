@@ -24,6 +24,18 @@ static inline unsigned char *read_photo(const char *name, size_t *len)
     return d;
 }
 
+/* A shared photo decoded with the default parameters. */
+static inline img *decode_photo(const char *name)
+{
+    size_t len;
+    unsigned char *d = read_photo(name, &len);
+    err e = {0};
+    img *im = img_decode(d, len, NULL, NULL, &e);
+    cr_assert_not_null(im, "%s: %s", name, e.msg);
+    free(d);
+    return im;
+}
+
 /* CRC-32 as PNG chunks use it (bitwise; the tests build a handful of chunks). */
 static inline uint32_t crc32_png(const unsigned char *p, size_t n)
 {

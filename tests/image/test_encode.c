@@ -71,10 +71,8 @@ Test(encode, jpeg_is_pillows_quality_85_optimize)
     /* The original service saved with PIL: img.save(buf, "JPEG", quality=85,
      * optimize=True). Pillow 9.4 on the same decoded pixels writes 105446 bytes with
      * CRC-32 0x8fb2688a (106507 without optimize); we write the same bytes. */
-    size_t plen;
-    unsigned char *photo = read_photo("dog-bicycle-truck.jpg", &plen);
+    img *im = decode_photo("dog-bicycle-truck.jpg");
     err e = {0};
-    img *im = img_decode(photo, plen, NULL, NULL, &e);
     size_t len;
     unsigned char *ours = img_encode_jpeg(im, 85, &len, &e);
     cr_assert_eq(len, 105446);
@@ -87,7 +85,6 @@ Test(encode, jpeg_is_pillows_quality_85_optimize)
 
     free(ours);
     img_free(im);
-    free(photo);
 }
 
 Test(encode, jpeg_gray_and_rgba)
