@@ -115,12 +115,12 @@ static void step_png(void *p)
     free(img_encode_png(j->rgb, -1, &n, &e));
 }
 
-static void step_png1(void *p)
+static void step_png6(void *p)
 {
     job *j = p;
     size_t n;
     err e = {0};
-    free(img_encode_png(j->rgb, 1, &n, &e));
+    free(img_encode_png(j->rgb, 6, &n, &e));
 }
 
 static void step_canny(void *p)
@@ -159,8 +159,8 @@ static void bench_photo(const char *dir, const char *name, bool all)
     if (all) {
         RUN("sam_pre", step_sam_pre);
         RUN("encode_jpeg85", step_jpeg);
-        RUN("encode_png", step_png);
-        RUN("encode_png_level1", step_png1);
+        RUN("encode_png_fast", step_png);
+        RUN("encode_png_level6", step_png6);
         RUN("canny+dilate", step_canny);
     }
     img_free(j.rgb);

@@ -150,8 +150,10 @@ img *img_orient(const img *src, int orientation);
  * malloc'ed bytes (free()) and their count in *len, or NULL with e set (500: a library
  * failure, which is our bug or our environment's). */
 unsigned char *img_encode_jpeg(const img *im, int quality, size_t *len, err *e);
-/* PNG of gray, RGB or RGBA (8 bits per sample) with zlib level 0..9 (-1: 6, as PIL).
- * Returns malloc'ed bytes (free()) or NULL with e set (500). */
+/* PNG of gray, RGB or RGBA (8 bits per sample). level 0..9: zlib's level with adaptive
+ * filters and the default strategy, as PIL saves. level -1: the fast profile for
+ * photos (Paeth filter, run-length matching): about 4x faster than level 6 for about 4%
+ * more bytes. Returns malloc'ed bytes (free()) or NULL with e set (500). */
 unsigned char *img_encode_png(const img *im, int level, size_t *len, err *e);
 
 /* ---------------------------------------------------------------- resize */
