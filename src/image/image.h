@@ -100,7 +100,9 @@ typedef struct img_decode_params {
      * decoded at a reduced DCT scale (1/2, 1/4, 1/8, 3/8 ...): the smallest whose
      * result is still at least fit_margin times the fitted size in both dimensions,
      * so the final resize still shrinks and only the work nobody sees is skipped.
-     * 0 (default) decodes at full size. PNG and WebP are always decoded at full size. */
+     * 0 (default) decodes at full size, as the Python reference does: leave it there
+     * where results must match the reference pixel for pixel. PNG and WebP are always
+     * decoded at full size. */
     int fit_w, fit_h;
     double fit_margin; /* default 2.0 */
     /* Let libwebp filter in a second thread: the same pixels, about 1.4x sooner when a
@@ -128,8 +130,9 @@ typedef struct img_info {
  *       "CMYK JPEG is not supported"
  *   422 "truncated JPEG: ...", "corrupt PNG: ...", "image is empty: 0×0 pixels" ...
  * Animated WebP is refused rather than reduced to a frame. Alpha is dropped (not
- * composited), 16-bit samples are reduced to 8, palettes expanded, as PIL's
- * convert("RGB") does; the pixels are byte-identical to Pillow's for the shared photos.
+ * composited, as PIL's convert("RGB")), palettes expanded, 16-bit samples reduced to 8
+ * bits. At full scale the pixels are byte-identical to Pillow's (and OpenCV's imdecode)
+ * for the shared photos: the same libjpeg-turbo and libwebp do the work.
  * The returned image is the caller's (img_free). */
 img *img_decode(const void *data, size_t len, const img_decode_params *params, img_info *info,
                 err *e);
@@ -262,7 +265,9 @@ void img_font_free(img_font *f);
 /* Pixel metrics of a UTF-8 string: advance width, ascent above the baseline and
  * descent below it (the font's, not the string's, so labels line up). */
 void img_text_size(img_font *f, const char *utf8, int *w, int *ascent, int *descent);
-/* Anti-aliased text with its baseline starting at (x, y). Invalid UTF-8 shows as '?'. */
+/* Anti-aliased text with its baseline starting at (x, y). Invalid UTF-8 shows as '?'.
+ * The original detect caption (OpenCV Hershey simplex at scale 0.5, baseline at
+ * (x1, y1 - 10)) is about the size of DejaVu Sans at 16 px. */
 void img_draw_text(img *im, img_font *f, int x, int y, const char *utf8, img_rgb color);
 /* A box caption as Ultralytics' Annotator.box_label draws it: a filled `bg` rectangle
  * as wide as the text, above the box's top-left corner (x, y) when it fits, inside
