@@ -10,6 +10,7 @@
 
 /* Sizes from the data README; the byte sums and sample pixels are what Pillow 9.4
  * (Image.open(p).convert("RGB")) decodes from the same files. */
+/* clang-format off */
 static const struct {
     const char *name;
     img_format format;
@@ -17,47 +18,18 @@ static const struct {
     unsigned long long sum;
     uint8_t centre[3], first[3], last[3];
 } photos[] = {
-    {"bedroom-chevron-curtains.jpg",
-     IMG_FORMAT_JPEG,
-     736,
-     1245,
-     323224159ull,
-     {153, 116, 48},
-     {98, 87, 65},
-     {69, 70, 54}},
-    {"bedroom-render.png",
-     IMG_FORMAT_PNG,
-     1536,
-     1024,
-     504022253ull,
-     {86, 78, 71},
-     {56, 39, 23},
-     {191, 164, 147}},
-    {"bedroom-wardrobe.webp",
-     IMG_FORMAT_WEBP,
-     1500,
-     1125,
-     487829204ull,
-     {158, 101, 58},
-     {91, 84, 75},
-     {16, 16, 20}},
-    {"dog-bicycle-truck.jpg",
-     IMG_FORMAT_JPEG,
-     768,
-     576,
-     169954419ull,
-     {119, 6, 10},
-     {57, 58, 50},
-     {50, 39, 35}},
-    {"person-dog-horse.jpg",
-     IMG_FORMAT_JPEG,
-     640,
-     424,
-     130624895ull,
-     {173, 155, 115},
-     {191, 203, 241},
-     {165, 145, 120}},
+    {"bedroom-chevron-curtains.jpg", IMG_FORMAT_JPEG, 736, 1245, 323224159ull,
+     {153, 116, 48}, {98, 87, 65}, {69, 70, 54}},
+    {"bedroom-render.png", IMG_FORMAT_PNG, 1536, 1024, 504022253ull,
+     {86, 78, 71}, {56, 39, 23}, {191, 164, 147}},
+    {"bedroom-wardrobe.webp", IMG_FORMAT_WEBP, 1500, 1125, 487829204ull,
+     {158, 101, 58}, {91, 84, 75}, {16, 16, 20}},
+    {"dog-bicycle-truck.jpg", IMG_FORMAT_JPEG, 768, 576, 169954419ull,
+     {119, 6, 10}, {57, 58, 50}, {50, 39, 35}},
+    {"person-dog-horse.jpg", IMG_FORMAT_JPEG, 640, 424, 130624895ull,
+     {173, 155, 115}, {191, 203, 241}, {165, 145, 120}},
 };
+/* clang-format on */
 
 static void assert_px(const img *im, int x, int y, const uint8_t want[3], const char *name)
 {
