@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import start_echo, start_service
+from harness import start_echo, start_service
 
 ORIGIN = "http://localhost:5173"
 
@@ -338,7 +338,7 @@ def test_graceful_shutdown_finishes_in_flight_request():
 
 def test_bad_configuration_is_refused_naming_the_variable():
     import subprocess
-    from conftest import artistry_bin
+    from harness import artistry_bin
     p = subprocess.run([artistry_bin(), "serve", "gateway", "--port", "1"],
                        env={**os.environ, "HTTP_WORKERS": "lots", "ARTISTRY_CONFIG_DIR": "/nonexistent"},
                        capture_output=True, text=True, timeout=10)

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import artistry_bin, free_port
+from harness import artistry_bin, free_port
 
 
 def wait_for(pred, timeout=15):

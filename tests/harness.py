@@ -1,10 +1,10 @@
-"""Fixtures that run our binaries on free ports for black-box tests."""
+"""Running our binaries on free ports for the black-box tests (imported by conftest.py
+and by test modules: `from harness import start_service, free_port`)."""
 import os
 import socket
 import subprocess
 import time
 
-import pytest
 import requests
 
 
@@ -68,21 +68,7 @@ def start_service(name, env=None, health="/health"):
     return Server([artistry_bin(), "serve", name, "--port", str(port)], port, e, health)
 
 
-@pytest.fixture(scope="module")
-def gateway():
-    s = start_service("gateway")
-    yield s
-    s.stop()
-
-
 def start_echo(env=None):
     port = free_port()
     return Server([os.environ.get("ECHO_BIN", "build/tests/http/http-echo-server"), str(port)],
                   port, env)
-
-
-@pytest.fixture(scope="module")
-def echo():
-    s = start_echo({"HTTP_MAX_BODY": "1M", "HTTP_MAX_PART": "256k"})
-    yield s
-    s.stop()
