@@ -246,10 +246,18 @@ void img_letterbox_unmap(const img_letterbox *lb, float *x, float *y)
 /* Pillow's fixed point: 32 - 8 (sample) - 2 (headroom) bits. */
 #define PIL_BITS 22
 
+/* The filter weights of outputs [first, first + count) along one axis. A full table
+ * would be about 2 x in_size entries (each output spans in/out inputs, twice), which a
+ * 1 x 50,000,000 PNG would turn into 400 MB; computing it in slices keeps it small
+ * whatever the shape. */
 typedef struct pil_coeffs {
+    int in_size, out_size;
+    double scale, filterscale, support;
     int ksize;   /* coefficients per output sample */
+    int first;   /* first output covered */
     int *bounds; /* per output: first source index, count */
-    int32_t *k;  /* out_size * ksize fixed-point weights */
+    int32_t *k;  /* count * ksize fixed-point weights */
+    double *kk;  /* scratch: one output's weights in double */
 } pil_coeffs;
 
 static double triangle(double x)
@@ -258,47 +266,54 @@ static double triangle(double x)
     return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-/* Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter:
- * the filter is stretched by the reduction factor, so every source sample counts. */
-static pil_coeffs pil_precompute(int in_size, int out_size)
+static pil_coeffs pil_coeffs_new(int in_size, int out_size, int max_count)
 {
-    double scale = (double)in_size / out_size;
-    double filterscale = scale < 1.0 ? 1.0 : scale;
-    double support = 1.0 * filterscale;
-    pil_coeffs c;
-    c.ksize = (int)ceil(support) * 2 + 1;
-    c.bounds = xmalloc(sizeof(int) * 2 * (size_t)out_size);
-    c.k = xmalloc(sizeof(int32_t) * (size_t)out_size * (size_t)c.ksize);
-    double *kk = xmalloc(sizeof(double) * (size_t)c.ksize);
-    for (int xx = 0; xx < out_size; xx++) {
-        double center = (xx + 0.5) * scale;
-        double ww = 0.0, ss = 1.0 / filterscale;
-        int xmin = (int)(center - support + 0.5);
-        if (xmin < 0) xmin = 0;
-        int xmax = (int)(center + support + 0.5);
-        if (xmax > in_size) xmax = in_size;
-        xmax -= xmin;
-        for (int x = 0; x < xmax; x++) {
-            double w = triangle((x + xmin - center + 0.5) * ss);
-            kk[x] = w;
-            ww += w;
-        }
-        int32_t *k = c.k + (size_t)xx * (size_t)c.ksize;
-        for (int x = 0; x < c.ksize; x++) {
-            double v = x < xmax ? (ww != 0.0 ? kk[x] / ww : kk[x]) : 0.0;
-            k[x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PIL_BITS) : 0.5 + v * (1 << PIL_BITS));
-        }
-        c.bounds[2 * xx] = xmin;
-        c.bounds[2 * xx + 1] = xmax;
-    }
-    free(kk);
+    pil_coeffs c = {.in_size = in_size, .out_size = out_size};
+    c.scale = (double)in_size / out_size;
+    c.filterscale = c.scale < 1.0 ? 1.0 : c.scale;
+    c.support = 1.0 * c.filterscale;
+    c.ksize = (int)ceil(c.support) * 2 + 1;
+    c.bounds = xmalloc(sizeof(int) * 2 * (size_t)max_count);
+    c.k = xmalloc(sizeof(int32_t) * (size_t)max_count * (size_t)c.ksize);
+    c.kk = xmalloc(sizeof(double) * (size_t)c.ksize);
     return c;
 }
 
-static void pil_free(pil_coeffs *c)
+/* Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter,
+ * for outputs first .. first + count - 1: the filter is stretched by the reduction
+ * factor, so every source sample counts. */
+static void pil_coeffs_fill(pil_coeffs *c, int first, int count)
+{
+    c->first = first;
+    for (int i = 0; i < count; i++) {
+        int xx = first + i;
+        double center = (xx + 0.5) * c->scale;
+        double ww = 0.0, ss = 1.0 / c->filterscale;
+        int xmin = (int)(center - c->support + 0.5);
+        if (xmin < 0) xmin = 0;
+        int xmax = (int)(center + c->support + 0.5);
+        if (xmax > c->in_size) xmax = c->in_size;
+        xmax -= xmin;
+        for (int x = 0; x < xmax; x++) {
+            double w = triangle((x + xmin - center + 0.5) * ss);
+            c->kk[x] = w;
+            ww += w;
+        }
+        int32_t *k = c->k + (size_t)i * (size_t)c->ksize;
+        for (int x = 0; x < c->ksize; x++) {
+            double v = x < xmax ? (ww != 0.0 ? c->kk[x] / ww : c->kk[x]) : 0.0;
+            k[x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PIL_BITS) : 0.5 + v * (1 << PIL_BITS));
+        }
+        c->bounds[2 * i] = xmin;
+        c->bounds[2 * i + 1] = xmax;
+    }
+}
+
+static void pil_coeffs_free(pil_coeffs *c)
 {
     free(c->bounds);
     free(c->k);
+    free(c->kk);
 }
 
 static uint8_t clip8(int32_t v)
@@ -308,43 +323,65 @@ static uint8_t clip8(int32_t v)
     return (uint8_t)(v >> PIL_BITS);
 }
 
-/* Rows y0 .. y0 + dst->h - 1 of src, resized horizontally into dst. */
-static void pil_horizontal(const img *src, int y0, img *dst, const pil_coeffs *c)
+/* Pillow's first used and last used source rows of a vertical pass. */
+static void pil_rows_used(int in_h, int out_h, int *first, int *last)
 {
+    pil_coeffs c = pil_coeffs_new(in_h, out_h, 1);
+    pil_coeffs_fill(&c, 0, 1);
+    *first = c.bounds[0];
+    pil_coeffs_fill(&c, out_h - 1, 1);
+    *last = c.bounds[0] + c.bounds[1];
+    pil_coeffs_free(&c);
+}
+
+/* Rows y0 .. y0 + dst->h - 1 of src, resized horizontally into dst, a slice of output
+ * columns at a time. */
+static void pil_horizontal(const img *src, int y0, img *dst)
+{
+    enum { SLICE = 256 };
     int cn = src->channels;
-    for (int y = 0; y < dst->h; y++) {
-        const uint8_t *s = img_px(src, 0, y0 + y);
-        uint8_t *d = img_px(dst, 0, y);
-        for (int x = 0; x < dst->w; x++) {
-            int xmin = c->bounds[2 * x], xn = c->bounds[2 * x + 1];
-            const int32_t *k = c->k + (size_t)x * (size_t)c->ksize;
-            const uint8_t *p = s + (size_t)xmin * (size_t)cn;
-            for (int ch = 0; ch < cn; ch++) {
-                int32_t ss = 1 << (PIL_BITS - 1);
-                for (int i = 0; i < xn; i++) ss += p[(size_t)i * (size_t)cn + ch] * k[i];
-                d[(size_t)x * (size_t)cn + ch] = clip8(ss);
+    pil_coeffs c = pil_coeffs_new(src->w, dst->w, SLICE);
+    for (int x0 = 0; x0 < dst->w; x0 += SLICE) {
+        int count = MIN(SLICE, dst->w - x0);
+        pil_coeffs_fill(&c, x0, count);
+        for (int y = 0; y < dst->h; y++) {
+            const uint8_t *s = img_px(src, 0, y0 + y);
+            uint8_t *d = img_px(dst, x0, y);
+            for (int i = 0; i < count; i++) {
+                int xmin = c.bounds[2 * i], xn = c.bounds[2 * i + 1];
+                const int32_t *k = c.k + (size_t)i * (size_t)c.ksize;
+                const uint8_t *p = s + (size_t)xmin * (size_t)cn;
+                for (int ch = 0; ch < cn; ch++) {
+                    int32_t ss = 1 << (PIL_BITS - 1);
+                    for (int j = 0; j < xn; j++) ss += p[(size_t)j * (size_t)cn + ch] * k[j];
+                    d[(size_t)i * (size_t)cn + ch] = clip8(ss);
+                }
             }
         }
     }
+    pil_coeffs_free(&c);
 }
 
-/* Vertical pass; bounds are shifted by -y0 (the first row src holds). */
-static void pil_vertical(const img *src, int y0, img *dst, const pil_coeffs *c)
+/* Vertical pass into dst (dst->h outputs over in_h source rows), where src holds source
+ * rows y0 onwards. One output row's weights at a time: each is used once. */
+static void pil_vertical(const img *src, int y0, int in_h, img *dst)
 {
     size_t n = (size_t)dst->w * (size_t)dst->channels;
     int32_t *acc = xmalloc(sizeof(int32_t) * n);
+    pil_coeffs c = pil_coeffs_new(in_h, dst->h, 1);
     for (int y = 0; y < dst->h; y++) {
-        int ymin = c->bounds[2 * y] - y0, yn = c->bounds[2 * y + 1];
-        const int32_t *k = c->k + (size_t)y * (size_t)c->ksize;
+        pil_coeffs_fill(&c, y, 1);
+        int ymin = c.bounds[0] - y0, yn = c.bounds[1];
         for (size_t i = 0; i < n; i++) acc[i] = 1 << (PIL_BITS - 1);
         for (int j = 0; j < yn; j++) {
             const uint8_t *s = img_px(src, 0, ymin + j);
-            int32_t w = k[j];
+            int32_t w = c.k[j];
             for (size_t i = 0; i < n; i++) acc[i] += s[i] * w;
         }
         uint8_t *d = img_px(dst, 0, y);
         for (size_t i = 0; i < n; i++) d[i] = clip8(acc[i]);
     }
+    pil_coeffs_free(&c);
     free(acc);
 }
 
@@ -352,27 +389,20 @@ img *img_resize_pil(const img *src, int dw, int dh)
 {
     assert(dw > 0 && dh > 0);
     if (dw == src->w && dh == src->h) return img_clone(src);
-    pil_coeffs cx = pil_precompute(src->w, dw), cy = pil_precompute(src->h, dh);
-    img *out;
-    if (dw != src->w) {
-        /* As Pillow: resize horizontally only the source rows the vertical pass reads. */
-        int first = cy.bounds[0];
-        int last = cy.bounds[2 * (dh - 1)] + cy.bounds[2 * (dh - 1) + 1];
-        img *tmp = img_new(dw, last - first, src->channels);
-        pil_horizontal(src, first, tmp, &cx);
-        if (dh != src->h) {
-            out = img_new(dw, dh, src->channels);
-            pil_vertical(tmp, first, out, &cy);
-            img_free(tmp);
-        } else {
-            out = tmp;
-        }
-    } else {
-        out = img_new(dw, dh, src->channels);
-        pil_vertical(src, 0, out, &cy);
+    if (dw == src->w) {
+        img *out = img_new(dw, dh, src->channels);
+        pil_vertical(src, 0, src->h, out);
+        return out;
     }
-    pil_free(&cx);
-    pil_free(&cy);
+    /* As Pillow: resize horizontally only the source rows the vertical pass reads. */
+    int first = 0, last = src->h;
+    if (dh != src->h) pil_rows_used(src->h, dh, &first, &last);
+    img *tmp = img_new(dw, last - first, src->channels);
+    pil_horizontal(src, first, tmp);
+    if (dh == src->h) return tmp;
+    img *out = img_new(dw, dh, src->channels);
+    pil_vertical(tmp, first, src->h, out);
+    img_free(tmp);
     return out;
 }
 
