@@ -208,11 +208,10 @@ static bool token_well_formed(const char *t)
     return true;
 }
 
-/* Creates a token for user_id inside tx, dropping the user's expired ones. */
-static int issue_token(store_tx *tx, const char *user_id, store_auth *out, err *e)
+/* Creates a token for user_id at time now inside tx, dropping the user's expired ones. */
+static int issue_token(store_tx *tx, const char *user_id, int64_t now, store_auth *out, err *e)
 {
     store *s = store_tx_store(tx);
-    int64_t now = store_now_us(s);
     unsigned char raw[32];
     random_bytes(raw, sizeof raw);
     sodium_bin2base64(out->token, sizeof out->token, raw, sizeof raw,
@@ -258,7 +257,7 @@ static int signup_tx(store_tx *tx, void *ctx, err *e)
     }
     a->user.email = xstrdup(c->email);
     a->user.name = xstrdup(c->name);
-    return issue_token(tx, a->user.id, a, e);
+    return issue_token(tx, a->user.id, a->user.created_at, a, e);
 }
 
 int store_user_signup(store *s, const char *email, const char *password, const char *name,
@@ -332,7 +331,7 @@ static int login_tx(store_tx *tx, void *ctx, err *e)
                       STORE_ARGS(store_text(c->new_hash), store_text(c->out->user.id)), NULL,
                       e) < 0)
         return -1;
-    return issue_token(tx, c->out->user.id, c->out, e);
+    return issue_token(tx, c->out->user.id, store_now_us(store_tx_store(tx)), c->out, e);
 }
 
 int store_user_login(store *s, const char *email, const char *password, const char *client,
