@@ -39,17 +39,7 @@ void store_designs_free(store_design *list, size_t n)
 
 /* ---------------------------------------------------------------- images */
 
-/* One image ready to store: its bytes, the form that gives the sent string back, and the
- * SHA-256 the bytes are kept under. */
-typedef struct image {
-    const void *data;
-    size_t len;
-    char *form;
-    unsigned char *decoded; /* owned when the bytes came out of base64 */
-    char hash[65];
-} image;
-
-static void image_free(image *im)
+void store_image_free(store_image *im)
 {
     free(im->form);
     free(im->decoded);
@@ -59,13 +49,15 @@ static void image_free(image *im)
 /* Base64 (with an optional "data:...;base64," prefix) is kept decoded, which saves a
  * quarter of the space, but only when encoding the bytes again gives the very same text:
  * the client gets back exactly what it sent. Anything else is kept as its own bytes. */
-static int image_prepare(store *s, const char *field, const char *str, image *im, err *e)
+int store_image_prepare(const char *field, const char *str, size_t max_bytes, store_image *im,
+                        err *e)
 {
+    memset(im, 0, sizeof *im);
     size_t n = strlen(str);
-    if (n > s->p.image_max_bytes) {
+    if (n > max_bytes) {
         err_set(e, 413,
                 "%s: the image is %zu bytes, more than the limit of %zu (DESIGN_IMAGE_MAX_BYTES)",
-                field, n, s->p.image_max_bytes);
+                field, n, max_bytes);
         return -1;
     }
     size_t plen = 0;
@@ -99,8 +91,7 @@ static int image_prepare(store *s, const char *field, const char *str, image *im
     return 0;
 }
 
-/* The string a client sent, from stored bytes and form; NULL when there was no image. */
-static char *image_restore(const char *form, const void *data, size_t len)
+char *store_image_restore(const char *form, const void *data, size_t len)
 {
     if (!form || !data) return NULL;
     if (strncmp(form, "base64:", 7) != 0) {
@@ -121,11 +112,11 @@ static char *image_restore(const char *form, const void *data, size_t len)
 /* The distinct images of a design in hash order, with how many slots use each: every
  * transaction touches blob rows in this order, so PostgreSQL never deadlocks on them. */
 typedef struct blob_ref {
-    const image *im;
+    const store_image *im;
     int uses;
 } blob_ref;
 
-static size_t distinct_images(image *ims, size_t n, blob_ref out[SLOTS])
+static size_t distinct_images(store_image *ims, size_t n, blob_ref out[SLOTS])
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -147,15 +138,14 @@ static size_t distinct_images(image *ims, size_t n, blob_ref out[SLOTS])
 /* ---------------------------------------------------------------- save */
 
 typedef struct save_ctx {
-    const store_design *d;
-    image ims[SLOTS];
-    char *id;
+    store_design *d;
+    store_image ims[SLOTS];
 } save_ctx;
 
 static int save_tx(store_tx *tx, void *ctx, err *e)
 {
     save_ctx *c = ctx;
-    const store_design *d = c->d;
+    store_design *d = c->d;
     store *s = store_tx_store(tx);
     if (d->user_id) {
         int64_t n = store_tx_exec(tx, "SELECT 1 FROM users WHERE id = $1",
@@ -177,15 +167,16 @@ static int save_tx(store_tx *tx, void *ctx, err *e)
                                      store_blob(refs[i].im->data, refs[i].im->len)),
                           NULL, e) < 0)
             return -1;
-    const image *im = c->ims;
-    uuid4(c->id);
+    const store_image *im = c->ims;
+    uuid4(d->id);
+    d->created_at = store_now_us(s);
     if (store_tx_exec(
             tx,
             "INSERT INTO designs (id, user_id, kind, original_blob, original_form, generated_blob,"
             " generated_form, segmented_blob, segmented_form, budget, design_tips, total_cost_inr,"
             " detected_objects, metadata, extra, created_at, views, shares)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 0)",
-            STORE_ARGS(store_text(c->id), store_text(d->user_id),
+            STORE_ARGS(store_text(d->id), store_text(d->user_id),
                        store_text(store_design_kind_name(d->kind)),
                        store_text(im[0].form ? im[0].hash : NULL), store_text(im[0].form),
                        store_text(im[1].form ? im[1].hash : NULL), store_text(im[1].form),
@@ -193,7 +184,7 @@ static int save_tx(store_tx *tx, void *ctx, err *e)
                        store_text(d->budget), store_text(d->design_tips),
                        d->has_total_cost ? store_int(d->total_cost_inr) : store_null(),
                        store_text(d->detected_objects), store_text(d->metadata),
-                       store_text(d->extra), store_int(store_now_us(s))),
+                       store_text(d->extra), store_int(d->created_at)),
             NULL, e) < 0)
         return -1;
     if (d->user_id &&
@@ -203,17 +194,18 @@ static int save_tx(store_tx *tx, void *ctx, err *e)
     return 0;
 }
 
-int store_design_save(store *s, const store_design *d, char id[STORE_ID_LEN], err *e)
+int store_design_save(store *s, store_design *d, err *e)
 {
-    save_ctx c = {.d = d, .id = id};
+    save_ctx c = {.d = d};
     const char *sent[SLOTS] = {d->original_image, d->generated_image, d->segmented_image};
     const char *names[SLOTS] = {"original_image", "generated_image", "segmented_image"};
     int rc = 0;
     for (size_t i = 0; i < SLOTS && rc == 0; i++)
-        if (sent[i]) rc = image_prepare(s, names[i], sent[i], &c.ims[i], e);
+        if (sent[i])
+            rc = store_image_prepare(names[i], sent[i], s->p.image_max_bytes, &c.ims[i], e);
     if (rc == 0) rc = store_transact(s, STORE_TX_WRITE, save_tx, &c, e);
-    for (size_t i = 0; i < SLOTS; i++) image_free(&c.ims[i]);
-    if (rc != 0) id[0] = '\0';
+    for (size_t i = 0; i < SLOTS; i++) store_image_free(&c.ims[i]);
+    if (rc != 0) d->id[0] = '\0';
     return rc;
 }
 
@@ -239,7 +231,7 @@ static void read_design(const store_rows *r, size_t row, store_design *d)
     for (size_t i = 0; i < SLOTS; i++) {
         size_t len = 0;
         const void *data = store_rows_blob(r, row, 4 + 2 * i, &len);
-        *images[i] = image_restore(store_rows_text(r, row, 3 + 2 * i), data, len);
+        *images[i] = store_image_restore(store_rows_text(r, row, 3 + 2 * i), data, len);
     }
     d->budget = store_rows_dup(r, row, 9);
     d->design_tips = store_rows_dup(r, row, 10);
@@ -399,11 +391,11 @@ static int delete_tx(store_tx *tx, void *ctx, err *e)
         return -1;
     }
     /* Release the images in hash order (see distinct_images). */
-    image ims[SLOTS] = {{0}};
+    store_image ims[SLOTS] = {{0}};
     for (size_t i = 0; i < SLOTS; i++) {
         const char *h = store_rows_text(r, 0, i);
         if (!h) continue;
-        ims[i].form = (char *)"";
+        ims[i].form = (char *)""; /* marks the slot as used; never freed here */
         snprintf(ims[i].hash, sizeof ims[i].hash, "%s", h);
     }
     blob_ref refs[SLOTS];

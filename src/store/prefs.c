@@ -17,6 +17,11 @@ void store_prefs_clear(store_prefs *p)
 
 int store_prefs_put(store *s, const store_prefs *p, err *e)
 {
+    /* An id is a key: PostgreSQL cannot index a huge one, so both backends refuse it. */
+    if (!p->session_id || strlen(p->session_id) > STORE_KEY_MAX) {
+        err_set(e, 422, "session_id: String should have at most %d characters", STORE_KEY_MAX);
+        return -1;
+    }
     int64_t now = store_now_us(s);
     /* created_at survives a replacement; updated_at follows it. */
     return store_exec(s,
@@ -58,6 +63,10 @@ int store_prefs_get(store *s, const char *session_id, store_prefs *out, err *e)
 int store_kv_put(store *s, const char *ns, const char *key, const void *value, size_t len,
                  int64_t ttl_s, err *e)
 {
+    if (strlen(ns) + strlen(key) > STORE_KEY_MAX) {
+        err_set(e, 422, "key: String should have at most %d characters", STORE_KEY_MAX);
+        return -1;
+    }
     int64_t now = store_now_us(s);
     store_value expires = ttl_s > 0 ? store_int(now + ttl_s * 1000000) : store_null();
     return store_exec(s,

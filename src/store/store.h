@@ -203,8 +203,13 @@ int64_t store_tx_exec(store_tx *tx, const char *sql, const store_value *params, 
 store_dialect store_tx_dialect(const store_tx *tx);
 store *store_tx_store(const store_tx *tx);
 
+/* Longest text kept as a key (session ids, key/value namespace + key): PostgreSQL cannot
+ * index much longer ones, so both backends refuse them with 422. */
+enum { STORE_KEY_MAX = 256 };
+
 /* Key/value records in namespaces, for small state other modules keep (caches, job
- * payloads, settings). ttl_s <= 0: no expiry. Values are bytes. */
+ * payloads, settings). ttl_s <= 0: no expiry. Values are bytes. Expired records read as
+ * absent until a put replaces them or store_kv_delete removes them. */
 int store_kv_put(store *s, const char *ns, const char *key, const void *value, size_t len,
                  int64_t ttl_s, err *e);
 /* malloc'ed copy (NUL-terminated, not counted in *len), or NULL with 404 when absent or
@@ -297,10 +302,11 @@ void store_design_clear(store_design *d);
 void store_designs_free(store_design *list, size_t n);
 const char *store_design_kind_name(store_design_kind k);
 
-/* Saves d (its id, counters and created_by are ignored) under a new uuid4 written to id.
- * 404 "User not found" when d->user_id names no account; 413 when an image is larger than
- * DESIGN_IMAGE_MAX_BYTES. The owner's designs_count goes up in the same transaction. */
-int store_design_save(store *s, const store_design *d, char id[STORE_ID_LEN], err *e);
+/* Saves d under a new uuid4, written to d->id with the time to d->created_at (its counters
+ * and created_by are ignored). 404 "User not found" when d->user_id names no account; 413
+ * when an image is larger than DESIGN_IMAGE_MAX_BYTES. The owner's designs_count goes up in
+ * the same transaction. */
+int store_design_save(store *s, store_design *d, err *e);
 /* Reads one design: 404 "Design not found". */
 int store_design_get(store *s, const char *id, store_design *out, err *e);
 /* Counts a view and returns the design as it was before it (the original API's order). */
@@ -329,7 +335,8 @@ typedef struct store_prefs {
 } store_prefs;
 
 void store_prefs_clear(store_prefs *p);
-/* Inserts or replaces the preferences of p->session_id. */
+/* Inserts or replaces the preferences of p->session_id (at most STORE_KEY_MAX bytes, else
+ * 422). */
 int store_prefs_put(store *s, const store_prefs *p, err *e);
 /* 404 "Session not found". */
 int store_prefs_get(store *s, const char *session_id, store_prefs *out, err *e);

@@ -79,6 +79,26 @@ store_value *store_rows_add(store_rows *r);
 /* Copies n bytes plus a NUL into the result's memory. */
 void *store_rows_copy(store_rows *r, const void *p, size_t n);
 
+/* ---- design images (designs.c) */
+
+/* One image ready to store: its bytes, the form that gives the sent string back
+ * ("text", or "base64:" + the data-URL prefix), and the SHA-256 the bytes are kept under. */
+typedef struct store_image {
+    const void *data; /* into the sent string, or decoded */
+    size_t len;
+    char *form;
+    unsigned char *decoded; /* owned when the bytes came out of base64 */
+    char hash[65];
+} store_image;
+
+/* Prepares str (NUL-terminated, as sent). 413 naming field when it is over max_bytes. */
+int store_image_prepare(const char *field, const char *str, size_t max_bytes, store_image *im,
+                        err *e);
+/* The string a client sent, from stored bytes and form (malloc'ed); NULL when either is
+ * NULL (no image). */
+char *store_image_restore(const char *form, const void *data, size_t len);
+void store_image_free(store_image *im);
+
 /* ---- shared helpers (store.c) */
 /* Hex SHA-256 of bytes into out[65]. */
 void store_sha256_hex(const void *data, size_t len, char out[65]);

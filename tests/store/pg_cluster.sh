@@ -4,8 +4,9 @@
 #   tests/store/pg_cluster.sh run -- CMD [ARGS...]
 #       initdb in a fresh temporary directory, start the server on 127.0.0.1 at a free port
 #       (its unix socket stays in that directory), export
-#       ARTISTRY_TEST_PG_URL=postgresql://artistry@127.0.0.1:PORT/postgres, run CMD, then
-#       stop the server and delete everything. Exits with CMD's status.
+#       ARTISTRY_TEST_PG_URL=postgresql://artistry@127.0.0.1:PORT/postgres and
+#       ARTISTRY_TEST_PG_DATA (its data directory, for tests that read the raw files), run
+#       CMD, then stop the server and delete everything. Exits with CMD's status.
 #   tests/store/pg_cluster.sh start DIR     start one in DIR (created), print its URL
 #   tests/store/pg_cluster.sh stop DIR      stop it and delete DIR
 #
@@ -95,7 +96,7 @@ run)
     trap 'stop "$dir"' EXIT
     trap 'exit 130' INT TERM
     url=$(start "$dir")
-    export ARTISTRY_TEST_PG_URL=$url
+    export ARTISTRY_TEST_PG_URL=$url ARTISTRY_TEST_PG_DATA=$dir/data
     set +e
     "$@"
     rc=$?

@@ -32,11 +32,14 @@ static char *random_b64(size_t nbytes, const char *prefix)
     return out;
 }
 
-static void save_ok(store *s, const store_design *d, char id[STORE_ID_LEN])
+static void save_ok(store *s, store_design *d, char id[STORE_ID_LEN])
 {
     err e = {0};
-    cr_assert_eq(store_design_save(s, d, id, &e), 0, "save: %d %s", e.status, e.msg);
-    cr_assert_eq(strlen(id), 36);
+    int64_t before = store_now_us(s);
+    cr_assert_eq(store_design_save(s, d, &e), 0, "save: %d %s", e.status, e.msg);
+    cr_assert_eq(strlen(d->id), 36);
+    cr_assert_geq(d->created_at, before);
+    memcpy(id, d->id, STORE_ID_LEN);
 }
 
 static char *user(store *s, const char *email)
@@ -143,17 +146,16 @@ Test(designs, unknown_owner_and_oversized_images_write_nothing)
     store_params p = test_params();
     p.image_max_bytes = 4096;
     store *s = test_store_open(&p);
-    char id[STORE_ID_LEN];
     err e = {0};
     store_design d = {.kind = STORE_DESIGN_SCRIPT,
                       .user_id = "9d3c0a4e-0000-4000-8000-000000000000",
                       .original_image = "abc"};
-    cr_assert_eq(store_design_save(s, &d, id, &e), -1);
+    cr_assert_eq(store_design_save(s, &d, &e), -1);
     cr_assert_eq(e.status, 404);
     cr_assert_str_eq(e.msg, "User not found");
     char *big = random_b64(4000, "");
     d = (store_design){.kind = STORE_DESIGN_APP, .original_image = "small", .generated_image = big};
-    cr_assert_eq(store_design_save(s, &d, id, &e), -1);
+    cr_assert_eq(store_design_save(s, &d, &e), -1);
     cr_assert_eq(e.status, 413);
     cr_assert(
         strstr(e.msg, "generated_image: the image is 5336 bytes, more than the limit of 4096"),
@@ -379,9 +381,8 @@ static void *saver(void *arg)
                           .user_id = (char *)j->user,
                           .original_image = (char *)j->image,
                           .generated_image = (char *)j->image};
-        char id[STORE_ID_LEN];
         err e = {0};
-        if (store_design_save(j->s, &d, id, &e) != 0) {
+        if (store_design_save(j->s, &d, &e) != 0) {
             fprintf(stderr, "save failed: %d %s\n", e.status, e.msg);
             j->failures++;
         }
