@@ -46,9 +46,29 @@ void store_image_free(store_image *im)
     memset(im, 0, sizeof *im);
 }
 
+/* Whether t is base64 exactly as b64_encode writes it: standard alphabet, padded, no
+ * whitespace, and zero bits where the last character holds fewer than six. Decoding such
+ * text and encoding the bytes again gives the very same text, and nothing else does. */
+static bool canonical_b64(const char *t, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (n % 4) return false;
+    size_t pad = n && t[n - 1] == '=' ? (n > 1 && t[n - 2] == '=' ? 2 : 1) : 0;
+    for (size_t i = 0; i < n - pad; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/'))
+            return false;
+    }
+    if (pad == 0) return true;
+    unsigned last = (unsigned)(strchr(alphabet, t[n - pad - 1]) - alphabet);
+    return (last & (pad == 1 ? 0x3u : 0xfu)) == 0;
+}
+
 /* Base64 (with an optional "data:...;base64," prefix) is kept decoded, which saves a
- * quarter of the space, but only when encoding the bytes again gives the very same text:
- * the client gets back exactly what it sent. Anything else is kept as its own bytes. */
+ * quarter of the space, but only when it is canonical (see above), so the client gets back
+ * exactly what it sent. Anything else is kept as its own bytes. */
 int store_image_prepare(const char *field, const char *str, size_t max_bytes, store_image *im,
                         err *e)
 {
@@ -67,22 +87,14 @@ int store_image_prepare(const char *field, const char *str, size_t max_bytes, st
             plen = (size_t)(comma - str) + 1;
     }
     size_t dlen = 0;
-    unsigned char *dec = b64_decode(str + plen, n - plen, &dlen, NULL);
+    unsigned char *dec =
+        canonical_b64(str + plen, n - plen) ? b64_decode(str + plen, n - plen, &dlen, NULL) : NULL;
     if (dec) {
-        size_t elen = 0;
-        char *again = b64_encode(dec, dlen, &elen);
-        bool same = elen == n - plen && memcmp(again, str + plen, elen) == 0;
-        free(again);
-        if (same) {
-            im->decoded = dec;
-            im->data = dec;
-            im->len = dlen;
-            im->form = xasprintf("base64:%.*s", (int)plen, str);
-        } else {
-            free(dec);
-        }
-    }
-    if (!im->form) {
+        im->decoded = dec;
+        im->data = dec;
+        im->len = dlen;
+        im->form = xasprintf("base64:%.*s", (int)plen, str);
+    } else {
         im->data = str;
         im->len = n;
         im->form = xstrdup("text");
