@@ -132,6 +132,8 @@ run_backend() { # name, DATABASE_URL
 
 echo "argon2id cost: opslimit ${PASSWORD_HASH_OPSLIMIT:-2 (default)}, memlimit ${PASSWORD_HASH_MEMLIMIT:-64 MiB (default)}," \
     "at most ${PASSWORD_HASH_CONCURRENCY:-$(nproc)} at once; $(nproc) CPUs; ${secs}s per row"
+echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 run_backend sqlite "sqlite://$tmp/var/artistry.db"
 pgurl=$(PG_CLUSTER_FSYNC=on tests/store/pg_cluster.sh start "$pgdir")
 run_backend postgresql "$pgurl"
+echo "load average at end: $(cut -d" " -f1-3 /proc/loadavg)"

@@ -1,5 +1,5 @@
 """What the database holds and what hostile input does, through the gateway: no password
-or token in the raw database bytes, SQL metacharacters and 1 MB strings in every field
+or token in the raw database bytes or the log, SQL metacharacters and 1 MB strings in every field
 kept verbatim or refused with 422, never executed."""
 import base64
 import os
@@ -16,7 +16,7 @@ MB = ("x'\";--\\" * 150000)[: 1 << 20]
 
 @pytest.fixture(scope="module")
 def gw():
-    s = Stack()
+    s = Stack({"ACCESS_LOG": "true"})
     yield s
     s.close()
 
@@ -46,6 +46,11 @@ def test_no_secret_in_the_raw_database(gw):
             assert t.encode() not in data, path
             assert base64.urlsafe_b64decode(t + "=") not in data, path
     assert found_email, "the search must see what the database stores"
+    # Nor in the gateway's log, which has a line for every request above.
+    assert requests.get(gw.url("/auth/verify"), params={"token": tokens[1]}).status_code == 200
+    log = gw.server.logs()
+    assert "path=/auth/verify" in log
+    assert pw not in log and not any(t in log for t in tokens)
     h = gw.sql("SELECT password_hash FROM users WHERE email = '%s'" % em)[0][0]
     assert h.startswith("$argon2id$v=19$")
 
