@@ -6,6 +6,7 @@
 
 static const cli_command commands[] = {
     {"version", "print the version", cli_version},
+    {"nn", "inspect, run and time ONNX models", cli_nn},
 };
 
 static void usage(FILE *out)

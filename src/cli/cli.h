@@ -20,5 +20,6 @@ typedef struct cli_command {
 bool cli_wants_help(int argc, char **argv);
 
 int cli_version(int argc, char **argv);
+int cli_nn(int argc, char **argv);
 
 #endif
