@@ -381,3 +381,19 @@ bool nn_convert(const void *src, nn_dtype st, void *dst, nn_dtype dt, size_t n)
     }
     return true;
 }
+
+char **nn_strings_pack(const char *const *src, const size_t *lens, int64_t n)
+{
+    size_t total = 0;
+    for (int64_t i = 0; i < n; i++) total += lens[i] + 1;
+    char **p = xmalloc((size_t)(n + 1) * sizeof *p + total + 1);
+    char *pool = (char *)(p + n + 1);
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(pool, src[i], lens[i]);
+        pool[lens[i]] = 0;
+        p[i] = pool;
+        pool += lens[i] + 1;
+    }
+    p[n] = NULL;
+    return p;
+}

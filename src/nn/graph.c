@@ -129,12 +129,7 @@ void graph_free_value(nn_graph *g, int i)
 {
     nn_value *v = &g->v[i];
     if (!v->owned) return;
-    if (v->dtype == NN_STRING && v->data) {
-        char **s = v->data;
-        int64_t n = value_count(v);
-        for (int64_t j = 0; j < n; j++) free(s[j]);
-    }
-    free(v->data);
+    free(v->data); /* string tensors are packed into one block too */
     v->data = NULL;
     v->owned = false;
 }

@@ -398,6 +398,12 @@ uint16_t nn_f32_to_bf16(float f);
  * false for a pair it does not handle (strings). */
 bool nn_convert(const void *src, nn_dtype st, void *dst, nn_dtype dt, size_t n);
 
+/* String tensors are arrays of pointers to NUL-terminated strings. Packs n strings
+ * (src[i] of lens[i] bytes) into one malloc'ed block: the pointers, then the bytes. */
+char **nn_strings_pack(const char *const *src, const size_t *lens, int64_t n);
+/* Bytes each element of a computed string tensor gets in the arena after the pointers. */
+#define NN_STR_SLOT 48
+
 /* The global oneDNN engine (created once). */
 void *nn_dnnl_engine(void);
 

@@ -398,11 +398,16 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
         if (t->strings.n != count)
             return BAD(L, "tensor '%s' holds %d strings for %lld elements", tname, t->strings.n,
                        (long long)count);
-        char **s = xcalloc((size_t)count + 1, sizeof *s);
-        for (int64_t i = 0; i < count; i++)
-            s[i] = xstrndup((const char *)t->strings.v[i].p, t->strings.v[i].n);
-        v->data = s;
+        const char **src = xcalloc((size_t)count + 1, sizeof *src);
+        size_t *lens = xcalloc((size_t)count + 1, sizeof *lens);
+        for (int64_t i = 0; i < count; i++) {
+            src[i] = (const char *)t->strings.v[i].p;
+            lens[i] = strnlen(src[i], t->strings.v[i].n);
+        }
+        v->data = nn_strings_pack(src, lens, count);
         v->owned = true;
+        free(src);
+        free(lens);
         return 0;
     }
 
@@ -843,10 +848,16 @@ static int constant_node(loader *L, node_raw *nr, int out)
         v->rank = one ? 0 : 1;
         v->dims[0] = cnt;
         v->dtype = NN_STRING;
-        char **s = xcalloc((size_t)cnt + 1, sizeof *s);
-        for (int i = 0; i < cnt; i++) s[i] = xstrdup(one ? a.s : a.strings[i]);
-        v->data = s;
+        const char **src = xcalloc((size_t)cnt + 1, sizeof *src);
+        size_t *lens = xcalloc((size_t)cnt + 1, sizeof *lens);
+        for (int i = 0; i < cnt; i++) {
+            src[i] = one ? a.s : a.strings[i];
+            lens[i] = strlen(src[i]);
+        }
+        v->data = nn_strings_pack(src, lens, cnt);
         v->owned = true;
+        free(src);
+        free(lens);
         return 0;
     }
     return BAD(L, "node '%s' (Constant): unsupported attribute '%s'", nm, a.name);
@@ -1205,7 +1216,8 @@ nn_tensor *nn_tensor_proto_parse(const void *buf, size_t len, char **name, err *
     memcpy(t->shape, v->dims, sizeof t->shape);
     t->data = (char *)(t + 1);
     if (v->dtype == NN_STRING) {
-        /* keep the strings alive with the tensor: pack them after the pointers */
+        /* keep the strings alive with the tensor: pack them after the pointers (the value's
+         * own block is packed the same way, pointers first) */
         char **src = v->data;
         size_t total = 0;
         int64_t cnt = value_count(v);

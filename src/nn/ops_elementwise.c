@@ -252,7 +252,16 @@ static int infer_unary(nn_graph *g, nn_node *n, err *e)
 
 static int infer_identity(nn_graph *g, nn_node *n, err *e)
 {
-    if (need_inputs(g, n, 1, 2, e)) return -1;
+    if (need_inputs(g, n, 1, strcmp(n->op_type, "Dropout") ? 1 : 3, e)) return -1;
+    if (!strcmp(n->op_type, "Dropout") && n->n_in > 2 && n->in[2] >= 0) {
+        /* training mode drops at random: only a constant false (or ratio 0) is inference */
+        const nn_value *tm = node_in(g, n, 2), *r = node_in(g, n, 1);
+        double t = 1, ratio = 0.5;
+        if (!const_scalar(tm, &t) || (t != 0 && (!r || !const_scalar(r, &ratio) || ratio != 0))) {
+            node_err(e, g, n, 400, "training-mode Dropout is not supported");
+            return -1;
+        }
+    }
     const nn_value *x = node_in(g, n, 0);
     set_out(g, n, 0, x->dtype, x->rank, x->dims);
     if (n->n_out > 1) {
@@ -805,7 +814,7 @@ static int infer_cast(nn_graph *g, nn_node *n, err *e)
     } else {
         to = (nn_dtype)attr_i(n, "to", 0);
     }
-    if (!nn_dtype_size(to) || to == NN_STRING || x->dtype == NN_STRING) {
+    if (!nn_dtype_size(to) || (to == NN_STRING && x->dtype == NN_STRING)) {
         node_err(e, g, n, 400, "cannot cast %s to type %d", nn_dtype_name(x->dtype), (int)to);
         return -1;
     }
@@ -813,10 +822,64 @@ static int infer_cast(nn_graph *g, nn_node *n, err *e)
     return 0;
 }
 
+/* Numbers to text the way NumPy prints them: the shortest form that reads back as the
+ * same value ("0.039187793"). */
+static void format_num(char *out, size_t cap, const void *p, nn_dtype t, int64_t i)
+{
+    if (is_float(t)) {
+        double v = get_num(p, t, i);
+        int maxp = t == NN_F64 ? 17 : 9;
+        for (int prec = 1; prec <= maxp; prec++) {
+            snprintf(out, cap, "%.*g", prec, v);
+            if (t == NN_F64 ? strtod(out, NULL) == v : strtof(out, NULL) == (float)v) return;
+        }
+        return;
+    }
+    if (t == NN_U64)
+        snprintf(out, cap, "%llu", (unsigned long long)((const uint64_t *)p)[i]);
+    else if (t == NN_I64)
+        snprintf(out, cap, "%lld", (long long)((const int64_t *)p)[i]);
+    else if (t == NN_BOOL)
+        snprintf(out, cap, "%s", ((const uint8_t *)p)[i] ? "True" : "False");
+    else
+        snprintf(out, cap, "%.0f", get_num(p, t, i));
+}
+
 static int run_Cast(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0), *yv = x_vout(x, 0);
-    nn_convert(x_in(x, 0), xv->dtype, x_out(x, 0), yv->dtype, (size_t)value_count(xv));
+    int64_t n = value_count(xv);
+    if (yv->dtype == NN_STRING) {
+        /* the output's arena block holds the pointers, then one slot per string */
+        char **p = x_out(x, 0);
+        char *slots = (char *)(p + n);
+        for (int64_t i = 0; i < n; i++) {
+            format_num(slots + i * NN_STR_SLOT, NN_STR_SLOT, x_in(x, 0), xv->dtype, i);
+            p[i] = slots + i * NN_STR_SLOT;
+        }
+        return 0;
+    }
+    if (xv->dtype == NN_STRING) {
+        char *const *p = x_in(x, 0);
+        for (int64_t i = 0; i < n; i++) {
+            char *end;
+            double v = strtod(p[i], &end);
+            if (end == p[i]) {
+                node_err(x->e, x->g, x->n, 400, "'%.40s' is not a number", p[i]);
+                return -1;
+            }
+            put_num(x_out(x, 0), yv->dtype, i, v);
+        }
+        return 0;
+    }
+    if (xv->dtype == NN_F32 && yv->dtype == NN_BF16) {
+        /* ONNX casts float to bfloat16 by truncation (what its reference does) */
+        const uint32_t *s = x_in(x, 0);
+        uint16_t *d = x_out(x, 0);
+        for (int64_t i = 0; i < n; i++) d[i] = (uint16_t)(s[i] >> 16);
+        return 0;
+    }
+    nn_convert(x_in(x, 0), xv->dtype, x_out(x, 0), yv->dtype, (size_t)n);
     return 0;
 }
 

@@ -82,6 +82,7 @@ static int pool_ref(nn_exec *x, bool max)
     pool_geo p;
     if (pool_geometry((nn_graph *)x->g, x->n, xv, &p, x->e) != 0) return -1;
     bool incl = attr_i(x->n, "count_include_pad", 0) != 0;
+    bool colmajor = attr_i(x->n, "storage_order", 0) != 0 && p.sp == 2;
     int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
             d[3] = {1, 1, 1};
     int64_t pl[3] = {0}, pr[3] = {0};
@@ -136,7 +137,9 @@ static int pool_ref(nn_exec *x, bool max)
                                 if (max) {
                                     if (v > acc) {
                                         acc = v;
-                                        arg = idx;
+                                        /* storage_order 1: the index as if the input were
+                                         * stored column-major (2-D only) */
+                                        arg = colmajor ? nc * isz + i2 * in[1] + i1 : idx;
                                     }
                                 } else {
                                     acc += v;

@@ -145,27 +145,27 @@ typedef struct tap {
     double w;
 } tap;
 
-/* The source coordinate of output index o on one axis. */
+/* The source coordinate of output index o on one axis. As in ONNX's reference, the
+ * resized length in the formulas is in * scale (out_f), which need not be whole; out is
+ * the integer length of the output. */
 static double src_coord(const char *ctm, int64_t o, double scale, int64_t in, int64_t out,
                         double lo, double hi)
 {
-    double x = (double)o;
+    double x = (double)o, out_f = (double)in * scale;
     if (!strcmp(ctm, "half_pixel")) return (x + 0.5) / scale - 0.5;
     if (!strcmp(ctm, "half_pixel_symmetric")) {
-        double adj = (double)out / (scale * (double)in);
+        double adj = (double)out / out_f;
         double center = (double)in / 2;
         double off = center * (1 - adj);
         return off + (x + 0.5) / scale - 0.5;
     }
-    if (!strcmp(ctm, "pytorch_half_pixel")) return out > 1 ? (x + 0.5) / scale - 0.5 : 0;
-    if (!strcmp(ctm, "align_corners"))
-        return out == 1 ? 0 : x * (double)(in - 1) / (double)(out - 1);
+    if (!strcmp(ctm, "pytorch_half_pixel")) return out_f > 1 ? (x + 0.5) / scale - 0.5 : 0;
+    if (!strcmp(ctm, "align_corners")) return out_f == 1 ? 0 : x * (double)(in - 1) / (out_f - 1);
     if (!strcmp(ctm, "asymmetric")) return x / scale;
     if (!strcmp(ctm, "tf_half_pixel_for_nn")) return (x + 0.5) / scale;
     if (!strcmp(ctm, "tf_crop_and_resize"))
-        return out > 1
-                   ? lo * (double)(in - 1) + x * (hi - lo) * (double)(in - 1) / (double)(out - 1)
-                   : 0.5 * (lo + hi) * (double)(in - 1);
+        return out_f > 1 ? lo * (double)(in - 1) + x * (hi - lo) * (double)(in - 1) / (out_f - 1)
+                         : 0.5 * (lo + hi) * (double)(in - 1);
     return (x + 0.5) / scale - 0.5;
 }
 
@@ -187,7 +187,7 @@ static void axis_taps(const nn_node *n, int mode, int64_t in, int64_t out, doubl
     bool excl = attr_i(n, "exclude_outside", 0) != 0;
     bool tfcr = !strcmp(ctm, "tf_crop_and_resize");
     if (!strcmp(n->op_type, "Upsample") || n->opset < 11) ctm = "asymmetric";
-    if (n->opset < 11 && !strcmp(n->op_type, "Resize")) nm = "floor";
+    if (n->opset < 11 || !strcmp(n->op_type, "Upsample")) nm = "floor";
     for (int64_t o = 0; o < out; o++) {
         tap *t = taps + o * 4;
         int c = 0;

@@ -91,8 +91,9 @@ static int infer_flatten(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 1, 1, e)) return -1;
     const nn_value *x = node_in(g, n, 0);
-    int axis = norm_axis(attr_i(n, "axis", 1), x->rank + 1);
-    if (axis < 0 || axis > x->rank) {
+    int64_t a = attr_i(n, "axis", 1);
+    int axis = (int)(a < 0 ? a + x->rank : a);
+    if (a < -x->rank || a > x->rank) {
         node_err(e, g, n, 400, "axis out of range for rank %d", x->rank);
         return -1;
     }

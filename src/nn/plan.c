@@ -56,7 +56,7 @@ int nn_fold_node(nn_graph *g, int node, const nn_kernels *k, err *e)
     for (int i = 0; i < n->n_out && rc == 0; i++) {
         if (n->out[i] < 0) continue;
         nn_value *v = &g->v[n->out[i]];
-        size_t bytes = value_bytes(v);
+        size_t bytes = layout_bytes(v, NN_L_PLAIN);
         void *d = NULL;
         if (posix_memalign(&d, 64, bytes ? bytes + 64 : 64) != 0) abort();
         memset(d, 0, bytes ? bytes : 64);
@@ -68,10 +68,6 @@ int nn_fold_node(nn_graph *g, int node, const nn_kernels *k, err *e)
         if (n->out[i] < 0) continue;
         nn_value *v = &g->v[n->out[i]];
         if (rc != 0) {
-            if (v->dtype == NN_STRING && ptr[n->out[i]]) {
-                char **s = ptr[n->out[i]];
-                for (int64_t j = 0; j < value_count(v); j++) free(s[j]);
-            }
             free(ptr[n->out[i]]);
             continue;
         }
