@@ -283,6 +283,37 @@ static void *sess_create(const nn_plan *p, const nn_step *step, err *e)
 
 static const nn_sess_ops dnn_sess_ops = {sess_create, sess_destroy};
 
+static bool is_ref(dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && !strncmp(impl, "ref", 3);
+}
+
+dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc, const dnnl_memory_desc_t *dst_md)
+{
+    int n_args = st->n_args;
+    dnnl_primitive_attr_t attr = dnn_attr(p, st, dst_md);
+    dnnl_primitive_desc_t pd = NULL;
+    if (attr) {
+        if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success) pd = NULL;
+        dnnl_primitive_attr_destroy(attr);
+    }
+    if (pd && !(p->n->n_post && is_ref(pd))) return pd;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    pd = NULL;
+    /* without post-ops (plain layouts only: post_apply works on those) */
+    st->n_args = n_args;
+    const nn_value *y = node_out(p->g, p->n, 0);
+    if (!p->n->n_post || p->plan->buf[p->n->out[0]].layout != NN_L_PLAIN || y->dtype != NN_F32) return NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success) pd = NULL;
+    dnnl_primitive_attr_destroy(attr);
+    if (pd) st->posts_ours = true;
+    return pd;
+}
+
 int dnn_finish(nn_prep *p, dnn_state *st, dnnl_primitive_desc_t pd, err *e)
 {
     if (dnnl_primitive_create(&st->prim, pd) != dnnl_success) {
@@ -331,5 +362,6 @@ int dnn_run(nn_exec *x)
         return -1;
     }
     dnnl_stream_wait(x->dnnl_stream);
+    if (st->posts_ours) post_apply(x, x_out(x, 0), x_vout(x, 0));
     return 0;
 }

@@ -300,3 +300,60 @@ bool const_scalar(const nn_value *v, double *out)
     if (!v || v->kind != NN_V_CONST || value_count(v) != 1) return false;
     return nn_convert(v->data, v->dtype, out, NN_F64, 1);
 }
+
+static nn_attr *attr_new(nn_graph *g, int node, const char *name, int type)
+{
+    nn_node *n = &g->n[node];
+    nn_attr *a = arena_calloc(g->a, (size_t)n->n_attrs + 2, sizeof *a);
+    if (n->n_attrs) memcpy(a, n->attrs, (size_t)n->n_attrs * sizeof *a);
+    n->attrs = a;
+    nn_attr *x = &a[n->n_attrs++];
+    memset(x, 0, sizeof *x);
+    x->name = arena_strdup(g->a, name);
+    x->type = type;
+    x->tensor = -1;
+    return x;
+}
+
+void node_add_attr_i(nn_graph *g, int node, const char *name, int64_t v)
+{
+    attr_new(g, node, name, NN_AT_INT)->i = v;
+}
+
+void node_add_attr_f(nn_graph *g, int node, const char *name, float v)
+{
+    attr_new(g, node, name, NN_AT_FLOAT)->f = v;
+}
+
+int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims, void *data)
+{
+    int v = graph_add_value(g, name);
+    nn_value *val = &g->v[v];
+    val->kind = NN_V_CONST;
+    val->dtype = t;
+    val->rank = rank;
+    for (int i = 0; i < rank; i++) val->dims[i] = dims[i];
+    val->data = data;
+    val->owned = true;
+    return v;
+}
+
+void node_set_inputs(nn_graph *g, int node, int n_in)
+{
+    nn_node *n = &g->n[node];
+    if (n_in <= n->n_in) {
+        n->n_in = n_in;
+        return;
+    }
+    int *in = arena_alloc(g->a, (size_t)(n_in + 1) * sizeof *in);
+    for (int i = 0; i < n_in; i++) in[i] = i < n->n_in ? n->in[i] : -1;
+    n->in = in;
+    n->n_in = n_in;
+}
+
+int value_producer(const nn_graph *g, int v)
+{
+    if (v < 0) return -1;
+    int p = g->v[v].producer;
+    return p >= 0 && !g->n[p].dead ? p : -1;
+}

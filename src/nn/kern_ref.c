@@ -170,6 +170,17 @@ static void block16(const float *src, float *dst, size_t C, size_t hw)
             dst[(c / 16) * hw * 16 + i * 16 + c % 16] = c < C ? src[c * hw + i] : 0.0f;
 }
 
+static void sgemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+                  size_t ldc)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float acc = 0;
+            for (size_t k = 0; k < K; k++) acc = fmaf(A[i * lda + k], B[k * ldb + j], acc);
+            C[i * ldc + j] = acc;
+        }
+}
+
 const nn_kernels nn_kern_ref = {
     .name = "scalar",
     .unary = {relu, sigmoid, silu, gelu, tanh_, exp_, erf_},
@@ -179,6 +190,7 @@ const nn_kernels nn_kern_ref = {
     .layernorm = layernorm,
     .minmax = minmax,
     .quantize_u8 = quantize_u8,
+    .sgemm = sgemm,
     .unblock16 = unblock16,
     .block16 = block16,
 };

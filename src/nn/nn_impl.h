@@ -127,6 +127,14 @@ void graph_free_value(nn_graph *g, int v);
 /* Topological order of the live nodes into order[] (n_nodes entries); -1 on a cycle or a
  * value without producer, with e naming it. */
 int graph_toposort(const nn_graph *g, int *order, int *n_order, err *e);
+/* Graph edits for the passes: attributes on a node, a new constant (data malloc'ed, owned
+ * by the graph), growing a node's input list (new slots -1), the live producer of a value
+ * (-1 for none). */
+void node_add_attr_i(nn_graph *g, int node, const char *name, int64_t v);
+void node_add_attr_f(nn_graph *g, int node, const char *name, float v);
+int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims, void *data);
+void node_set_inputs(nn_graph *g, int node, int n_in);
+int value_producer(const nn_graph *g, int v);
 /* Attribute access with defaults. */
 const nn_attr *node_attr(const nn_node *n, const char *name);
 int64_t attr_i(const nn_node *n, const char *name, int64_t def);
@@ -385,8 +393,10 @@ int pass_gelu(nn_graph *g);
 int pass_layernorm(nn_graph *g);
 int pass_attention(nn_graph *g);
 int pass_fuse_residual(nn_graph *g);
-/* Runs the shape-independent passes in order. */
+/* Runs the passes in order: at load (what needs no input shapes) and in each plan (the
+ * pattern passes again, now that every shape is known, and attention). */
 int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e);
+int nn_passes_plan(nn_graph *g);
 
 /* ---------------------------------------------------------------- dtype helpers */
 

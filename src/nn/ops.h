@@ -19,6 +19,7 @@ extern const nn_op nn_ops_resize[];
 extern const nn_op nn_ops_norm[];
 extern const nn_op nn_ops_quant[];
 extern const nn_op nn_ops_layout[];
+extern const nn_op nn_ops_attention[];
 
 /* Sets output i's dtype and shape. */
 void set_out(nn_graph *g, nn_node *n, int i, nn_dtype t, int rank, const int64_t *dims);

@@ -365,29 +365,25 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
         if (pr[i] < 0) return 0;
     }
     dnn_state *st = xcalloc(1, sizeof *st);
-    dnnl_primitive_attr_t attr = dnn_attr(p, st, &dst);
-    if (!attr) {
-        dnn_state_free(st);
-        return 0; /* post-ops the reference applies */
-    }
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t s;
     if (!transpose) {
         dnnl_convolution_desc_t cd;
-        s = dnnl_dilated_convolution_forward_desc_init(
-            &cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany, b ? &bias : NULL,
-            &dst, strides, dil, pl, pr);
-        if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &cd, attr, dnn_engine(), NULL);
+        s = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src,
+                                                       &wany, b ? &bias : NULL, &dst, strides, dil, pl, pr);
+        if (s == dnnl_success) pd = dnn_pd(p, st, &cd, &dst);
     } else {
         dnnl_deconvolution_desc_t dd;
-        s = dnnl_dilated_deconvolution_forward_desc_init(
-            &dd, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wany, b ? &bias : NULL,
-            &dst, strides, dil, pl, pr);
-        if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &dd, attr, dnn_engine(), NULL);
+        s = dnnl_dilated_deconvolution_forward_desc_init(&dd, dnnl_forward_inference, dnnl_deconvolution_direct,
+                                                         &src, &wany, b ? &bias : NULL, &dst, strides, dil, pl, pr);
+        if (s == dnnl_success) pd = dnn_pd(p, st, &dd, &dst);
     }
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success) {
+    if (!pd) {
         dnn_state_free(st);
+        if (xl != NN_L_PLAIN || yl != NN_L_PLAIN) {
+            node_err(e, p->g, n, 500, "oneDNN has no convolution for this blocked layout");
+            return -1;
+        }
         return 0;
     }
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);

@@ -158,17 +158,10 @@ static int dnn_matmul(nn_prep *p, int a_val, const int64_t *ad, const int64_t *a
         dnn_md_strided(&bmd, rank, bdim, bstr, dnnl_f32);
     }
     dnn_state *st = xcalloc(1, sizeof *st);
-    dnnl_primitive_attr_t attr = dnn_attr(p, st, &dst);
-    if (!attr) {
-        dnn_state_free(st);
-        return 0;
-    }
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t s = dnnl_matmul_desc_init(&md, &src, &wts, bias ? &bmd : NULL, &dst);
-    if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &md, attr, dnn_engine(), NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success) {
+    if (dnnl_matmul_desc_init(&md, &src, &wts, bias ? &bmd : NULL, &dst) == dnnl_success) pd = dnn_pd(p, st, &md, &dst);
+    if (!pd) {
         dnn_state_free(st);
         return 0;
     }

@@ -197,16 +197,17 @@ static int prepare_pool(nn_prep *p, err *e)
                           : incl ? dnnl_pooling_avg_include_padding
                                  : dnnl_pooling_avg_exclude_padding;
     dnn_state *st = xcalloc(1, sizeof *st);
-    dnnl_primitive_attr_t attr = dnn_attr(p, st, &dst);
     dnnl_pooling_v2_desc_t pdsc;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t rc = dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src,
-                                                         &dst, s, k, dl, pl, pr);
-    if (rc == dnnl_success && attr)
-        rc = dnnl_primitive_desc_create(&pd, &pdsc, attr, dnn_engine(), NULL);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    if (rc != dnnl_success || !attr) {
+    if (dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src, &dst, s, k, dl, pl, pr) ==
+        dnnl_success)
+        pd = dnn_pd(p, st, &pdsc, &dst);
+    if (!pd) {
         dnn_state_free(st);
+        if (xl != NN_L_PLAIN) {
+            node_err(e, p->g, n, 500, "oneDNN has no pooling for this blocked layout");
+            return -1;
+        }
         return 0;
     }
     dnn_arg_value(st, DNNL_ARG_SRC, n->in[0], &src);

@@ -6,7 +6,7 @@
  * remaining x * Sigmoid(x) pairs into one nn.Silu node. */
 #include "nn/ops.h"
 
-static bool fusable_producer(const nn_node *n)
+static bool fusable_producer(const nn_graph *g, const nn_node *n)
 {
     const char *t = n->op_type;
     return !strcmp(t, "Conv") || !strcmp(t, "ConvTranspose") || !strcmp(t, "MatMul") ||
@@ -122,7 +122,7 @@ int pass_fuse_activation(nn_graph *g)
         changed = false;
         for (int i = 0; i < g->nn; i++) {
             nn_node *h = &g->n[i];
-            if (h->dead || !fusable_producer(h) || h->n_out != 1 || h->n_post >= NN_MAX_POST)
+            if (h->dead || !fusable_producer(g, h) || h->n_out != 1 || h->n_post >= NN_MAX_POST)
                 continue;
             int y = h->out[0];
             if (g->v[y].is_output || g->v[y].uses != 1) continue;

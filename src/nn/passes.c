@@ -11,6 +11,10 @@ int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e)
     if ((r = pass_fold_constants(g, k, LOAD_FOLD_MAX, e)) < 0) return -1;
     total += r;
     total += pass_dead_nodes(g);
+    if ((r = pass_conv_bn(g, e)) < 0) return -1;
+    total += r;
+    total += pass_gelu(g);
+    total += pass_layernorm(g);
     total += pass_fuse_activation(g);
     total += pass_dead_nodes(g);
     /* constants nothing reads any more (folded inputs, replaced weights): drop the copies
@@ -22,5 +26,16 @@ int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e)
             graph_free_value(g, i);
         }
     }
+    return total;
+}
+
+int nn_passes_plan(nn_graph *g)
+{
+    /* attention first: the activation fusion would otherwise take its scale and bias */
+    int total = pass_attention(g);
+    total += pass_gelu(g);
+    total += pass_layernorm(g);
+    total += pass_fuse_activation(g);
+    total += pass_dead_nodes(g);
     return total;
 }

@@ -548,8 +548,7 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             goto fail;
         }
     if (m->p.optimize) {
-        pass_fuse_activation(g);
-        pass_dead_nodes(g);
+        nn_passes_plan(g);
     }
     p->buf = xcalloc((size_t)g->nv + 1, sizeof *p->buf);
     if (plan_layouts(p, m, e) != 0) goto fail;
