@@ -6,19 +6,15 @@
  * remaining x * Sigmoid(x) pairs into one nn.Silu node. */
 #include "nn/ops.h"
 
+/* Products of two activations (attention scores) are left alone: pass_attention wants
+ * their scale and bias. */
 static bool fusable_producer(const nn_graph *g, const nn_node *n)
 {
     const char *t = n->op_type;
-    return !strcmp(t, "Conv") || !strcmp(t, "ConvTranspose") || !strcmp(t, "MatMul") ||
-           !strcmp(t, "Gemm");
+    if (!strcmp(t, "MatMul") || !strcmp(t, "Gemm")) return n->n_in > 1 && value_is_const(g, n->in[1]);
+    return !strcmp(t, "Conv") || !strcmp(t, "ConvTranspose");
 }
 
-/* Node index of the live producer of value v, or -1. */
-static int producer(const nn_graph *g, int v)
-{
-    int p = g->v[v].producer;
-    return p >= 0 && !g->n[p].dead ? p : -1;
-}
 
 /* Makes node `head` produce the output of node `tail` (which is removed). */
 static void absorb(nn_graph *g, int head, int tail)
@@ -79,7 +75,7 @@ static int silu_sigmoid(const nn_graph *g, const nn_node *m, int *x_out)
     for (int side = 0; side < 2; side++) {
         int s = m->in[side], x = m->in[1 - side];
         if (s < 0 || x < 0) continue;
-        int sp = producer(g, s);
+        int sp = value_producer(g, s);
         if (sp < 0 || strcmp(g->n[sp].op_type, "Sigmoid") || g->n[sp].in[0] != x || g->n[sp].n_post)
             continue;
         if (g->v[s].uses != 1 || g->v[s].is_output) continue;
