@@ -8,6 +8,7 @@ tests/fixtures/yolov8.py exports (into $NN_FIXTURES, default <build>/fixtures)."
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -77,10 +78,21 @@ def run(cmd):
     assert p.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{p.stdout}\n{p.stderr}"
 
 
+def fixture_model(path):
+    """Exports a YOLOv8 fixture with tests/fixtures/yolov8.py when it is not there yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scale = path.stem[-1]
+        run([sys.executable, REPO / "tests" / "fixtures" / "yolov8.py", scale, path])
+    return path
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_onnxruntime(name, tmp_path):
     model_fn, inputs_fn = CASES[name]
     model = model_fn()
+    if model.parent == FIXTURES:
+        model = fixture_model(model)
     assert model.exists(), f"{model} is missing (set ARTISTRY_SHARED, run deploy/install-deps.sh --test " \
                            f"and the yolov8 fixture)"
     args = []
