@@ -2,11 +2,13 @@
 #include "cli/cli.h"
 
 #include "gateway/gateway.h"
+#include "segment/segment.h"
 
 #include <string.h>
 
 const http_service *const cli_services[] = {
     &gateway_service,
+    &segment_service,
     NULL,
 };
 

