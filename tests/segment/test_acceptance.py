@@ -18,7 +18,8 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import photo_b64, photo_bytes
+from conftest import model_env, photo_b64, photo_bytes, stop_clean
+from harness import start_service
 from segment_ref import PHOTOS, Reference, iou, load_photo, rle_decode
 
 BEDS = {
@@ -239,3 +240,13 @@ def test_rss_after_work(segment):
     print(f"\nservice RSS after the acceptance run: {h['rss_bytes'] / 2**20:.0f} MB, "
           f"cache {h['cache']}")
     assert h["cache"]["hits"] > 0 and h["cache"]["encoder_runs"] >= 4
+
+
+def test_warm_up_plans_before_the_first_request():
+    s = start_service("segment", model_env(SEGMENT_WARMUP="true"))
+    try:
+        assert re.search(r'msg="model loaded".* warm_up_ms=\d+', s.logs()), s.logs()
+        h = requests.get(s.url("/health")).json()
+        assert h["model"]["loaded"] and h["cache"]["encoder_runs"] == 0 and h["cache"]["entries"] == 0
+    finally:
+        stop_clean(s)

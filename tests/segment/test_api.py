@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import model_env, photo_b64, photo_bytes, png_bytes
+from conftest import model_env, photo_b64, photo_bytes, png_bytes, stop_clean
 from harness import start_service
 from segment_ref import DECODER, ENCODER
 
@@ -230,16 +230,16 @@ def no_model(models_dir):
     s = start_service("segment", {"ARTISTRY_MODELS": str(models_dir), "SAM_ENCODER_PATH": "",
                                   "SAM_DECODER_PATH": ""})
     yield s
-    s.stop()
+    stop_clean(s)
 
 
 def test_missing_model_starts_and_says_so(no_model, models_dir):
     h = requests.get(no_model.url("/health")).json()
     assert h["status"] == "ok"
     assert h["model"]["loaded"] is False
-    assert h["model"]["encoder"] == f"{models_dir}/mobile_sam_encoder.onnx"
-    assert h["model"]["decoder"] == f"{models_dir}/mobile_sam_decoder.onnx"
-    assert "mobile_sam_encoder.onnx" in h["model"]["error"]
+    assert h["model"]["encoder"] == f"{models_dir}/mobilesam-encoder.onnx"
+    assert h["model"]["decoder"] == f"{models_dir}/mobilesam-decoder.onnx"
+    assert "mobilesam-encoder.onnx" in h["model"]["error"]
     assert "artistry models pull" in h["model"]["error"]
 
 
@@ -247,11 +247,11 @@ def test_missing_model_is_503_naming_the_file(no_model, models_dir):
     r = requests.post(no_model.url("/segment"),
                       json={"image_b64": photo_b64("person-dog-horse.jpg"), "bboxes": [BED]})
     assert r.status_code == 503 and r.headers.get("Retry-After")
-    assert f"{models_dir}/mobile_sam_encoder.onnx" in detail(r)
+    assert f"{models_dir}/mobilesam-encoder.onnx" in detail(r)
     assert "artistry models pull" in detail(r) and "SAM_ENCODER_PATH" in detail(r)
     r = requests.post(no_model.url("/segment/"),
                       files={"file": ("p.jpg", photo_bytes("person-dog-horse.jpg"))})
-    assert r.status_code == 503 and "mobile_sam_encoder.onnx" in detail(r)
+    assert r.status_code == 503 and "mobilesam-encoder.onnx" in detail(r)
 
 
 def test_missing_model_still_answers_what_needs_none(no_model):
@@ -266,8 +266,8 @@ def test_model_pulled_while_running_is_picked_up(no_model, models_dir):
     """After the files appear (as `artistry models pull` puts them), the next request loads
     them; no restart."""
     test_missing_model_is_503_naming_the_file(no_model, models_dir)
-    os.symlink(ENCODER, models_dir / "mobile_sam_encoder.onnx")
-    os.symlink(DECODER, models_dir / "mobile_sam_decoder.onnx")
+    os.symlink(ENCODER, models_dir / "mobilesam-encoder.onnx")
+    os.symlink(DECODER, models_dir / "mobilesam-decoder.onnx")
     body = {"image_b64": photo_b64("bedroom-wardrobe.webp"),
             "bboxes": [{"x1": 2000, "y1": 0, "x2": 2100, "y2": 5}]}
     r = requests.post(no_model.url("/segment"), json=body)
@@ -283,7 +283,7 @@ def test_a_wrong_model_file_is_reported():
         assert h["model"]["loaded"] is False
         assert "no input 'image_embeddings'" in h["model"]["error"]
     finally:
-        s.stop()
+        stop_clean(s)
 
 
 def test_bad_configuration_refuses_to_start():

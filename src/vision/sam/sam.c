@@ -162,7 +162,6 @@ static int encode(sam_model *m, const img *photo, sam_embedding *emb, err *e)
             rc = -1;
         } else {
             memcpy(emb->data, y->data, sizeof emb->data);
-            atomic_fetch_add(&m->runs, 1);
         }
     }
     free(x);
@@ -212,6 +211,7 @@ sam_embedding *sam_embed(sam_model *m, const img *photo, bool *cached, err *e)
         free(emb);
         return NULL;
     }
+    atomic_fetch_add(&m->runs, 1);
     if (m->cache) lru_put(m->cache, key, emb, sizeof *emb);
     pthread_mutex_unlock(&m->enc_mu);
     return emb;
@@ -318,6 +318,24 @@ int sam_decode(sam_model *m, const sam_embedding *emb, const sam_prompt *p, uint
     logits_to_mask(y->data, emb, mask);
     pool_give(m, s);
     return 0;
+}
+
+int sam_warm_up(sam_model *m, err *e)
+{
+    img *black = img_new_zero(SAM_INPUT_SIZE, SAM_INPUT_SIZE, 3);
+    sam_embedding *emb = xmalloc(sizeof *emb);
+    emb->w = emb->h = emb->rw = emb->rh = SAM_INPUT_SIZE;
+    emb->key = 0;
+    pthread_mutex_lock(&m->enc_mu);
+    int rc = encode(m, black, emb, e);
+    pthread_mutex_unlock(&m->enc_mu);
+    uint8_t *mask = xmalloc((size_t)SAM_INPUT_SIZE * SAM_INPUT_SIZE);
+    sam_prompt p = sam_point(SAM_INPUT_SIZE / 2, SAM_INPUT_SIZE / 2);
+    if (rc == 0) rc = sam_decode(m, emb, &p, mask, e);
+    free(mask);
+    free(emb);
+    img_free(black);
+    return rc;
 }
 
 void sam_cache_stats_get(sam_model *m, sam_cache_stats *st)

@@ -4,8 +4,8 @@
  * at the photo's size, and the original service's edge refinement.
  *
  *     sam_params p = sam_default_params();
- *     p.encoder_path = "models/mobile_sam_encoder.onnx";
- *     p.decoder_path = "models/mobile_sam_decoder.onnx";
+ *     p.encoder_path = "models/mobilesam-encoder.onnx";
+ *     p.decoder_path = "models/mobilesam-decoder.onnx";
  *     sam_model *m = sam_load(&p, &e);                 // shared by every thread
  *
  *     bool cached;
@@ -130,6 +130,11 @@ static inline sam_prompt sam_point(float x, float y)
  * taken as given (the caller clips boxes). Returns 0, or -1 with e set (500: the engine
  * failed). */
 int sam_decode(sam_model *m, const sam_embedding *emb, const sam_prompt *p, uint8_t *mask, err *e);
+
+/* Runs the encoder and the decoder once on a blank photo, so that the engine has planned
+ * both before the first request (planning is most of a first run's extra time). Nothing
+ * is cached or counted. Returns 0, or -1 with e set (500). */
+int sam_warm_up(sam_model *m, err *e);
 
 /* Embedding cache counters. */
 typedef struct sam_cache_stats {

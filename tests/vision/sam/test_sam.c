@@ -153,12 +153,12 @@ Test(geometry, longest_side_to_1024)
 Test(load, a_missing_file_is_404_naming_it)
 {
     sam_params p = sam_default_params();
-    p.encoder_path = "/nonexistent/mobile_sam_encoder.onnx";
-    p.decoder_path = "/nonexistent/mobile_sam_decoder.onnx";
+    p.encoder_path = "/nonexistent/mobilesam-encoder.onnx";
+    p.decoder_path = "/nonexistent/mobilesam-decoder.onnx";
     err e = {0};
     cr_assert_null(sam_load(&p, &e));
     cr_assert_eq(e.status, 404, "%d %s", e.status, e.msg);
-    cr_assert(strstr(e.msg, "mobile_sam_encoder.onnx"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "mobilesam-encoder.onnx"), "%s", e.msg);
 }
 
 Test(load, a_model_in_the_wrong_role_is_refused)
