@@ -5,6 +5,8 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"serve", "run one service in the foreground", cli_serve},
+    {"up", "start every service, wait for health, supervise them", cli_up},
     {"version", "print the version", cli_version},
 };
 

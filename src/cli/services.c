@@ -1,0 +1,18 @@
+/* The services this binary can run, in the order `artistry up` starts them. */
+#include "cli/cli.h"
+
+#include "gateway/gateway.h"
+
+#include <string.h>
+
+const http_service *const cli_services[] = {
+    &gateway_service,
+    NULL,
+};
+
+const http_service *cli_service_find(const char *name)
+{
+    for (const http_service *const *s = cli_services; *s; s++)
+        if (strcmp((*s)->name, name) == 0) return *s;
+    return NULL;
+}

@@ -1,0 +1,24 @@
+/* The gateway's route table and its health handlers. */
+#include "gateway/gateway.h"
+
+static void health(http_req *rq, http_res *rs, void *ud)
+{
+    (void)rq;
+    (void)ud;
+    http_res_json(rs, 200, json_pack("{s:s,s:s}", "status", "ok", "service", "Gateway"));
+}
+
+static int gateway_init(http_server *s, err *e)
+{
+    (void)e;
+    http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
+    http_route(s, "GET", "/health", health, NULL, &(http_route_opts){.summary = "Health check"});
+    return 0;
+}
+
+const http_service gateway_service = {
+    .name = "gateway",
+    .title = "Artistry Gateway (Optimized)",
+    .port = 8000,
+    .init = gateway_init,
+};
