@@ -70,16 +70,23 @@ static bool rule_applies(const design_kb *kb, const json_t *when, const design_f
 {
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)when, k, v) {
+    json_object_foreach((json_t *)when, k, v)
+    {
         bool ok;
-        if (strcmp(k, "lighting") == 0) ok = list_has(v, f->lighting);
-        else if (strcmp(k, "room_type") == 0) ok = list_has(v, f->room_type);
-        else if (strcmp(k, "room_size") == 0) ok = list_has(v, f->room_size);
-        else if (strcmp(k, "objects_any") == 0) ok = has_object(kb, f, v);
-        else if (strcmp(k, "style_any") == 0) ok = style_has(f, v);
+        if (strcmp(k, "lighting") == 0)
+            ok = list_has(v, f->lighting);
+        else if (strcmp(k, "room_type") == 0)
+            ok = list_has(v, f->room_type);
+        else if (strcmp(k, "room_size") == 0)
+            ok = list_has(v, f->room_size);
+        else if (strcmp(k, "objects_any") == 0)
+            ok = has_object(kb, f, v);
+        else if (strcmp(k, "style_any") == 0)
+            ok = style_has(f, v);
         else if (strcmp(k, "palette") == 0)
             ok = f->palette_tone && strcmp(json_string_value(v), f->palette_tone) == 0;
-        else ok = false;
+        else
+            ok = false;
         if (!ok) return false;
     }
     return true;
@@ -110,12 +117,18 @@ static bool expand(const design_kb *kb, const design_facts *f, const char *name,
         return true;
     }
     const char *v = NULL;
-    if (strcmp(name, "room_type") == 0) v = f->room_type ? f->room_type : "room";
-    else if (strcmp(name, "style") == 0) v = f->style ? f->style : "modern";
-    else if (strcmp(name, "budget") == 0) v = tier;
-    else if (strcmp(name, "lighting") == 0) v = f->lighting ? f->lighting : "natural";
-    else if (strcmp(name, "room_size") == 0) v = f->room_size ? f->room_size : "medium";
-    else if (strcmp(name, "colors") == 0) v = f->colors ? f->colors : "neutral";
+    if (strcmp(name, "room_type") == 0)
+        v = f->room_type ? f->room_type : "room";
+    else if (strcmp(name, "style") == 0)
+        v = f->style ? f->style : "modern";
+    else if (strcmp(name, "budget") == 0)
+        v = tier;
+    else if (strcmp(name, "lighting") == 0)
+        v = f->lighting ? f->lighting : "natural";
+    else if (strcmp(name, "room_size") == 0)
+        v = f->room_size ? f->room_size : "medium";
+    else if (strcmp(name, "colors") == 0)
+        v = f->colors ? f->colors : "neutral";
     if (!v) return false;
     snprintf(out, outsz, "%s", v);
     return true;

@@ -9,7 +9,7 @@
  *     if (!kb) { fprintf(stderr, "%s\n", e.msg); return 1; } // "data/pricing.json: items.bed..."
  *     json_t *req = json_loads("{\"detected_objects\":[\"bed\"],\"budget\":\"medium\"}", 0, NULL);
  *     json_t *resp = design_estimate_total_cost(kb, req, &e);   // NULL + e.status 422 on bad input
- *     char *text = design_json_dumps(resp);                 // Python-compatible JSON text
+ *     char *text = http_json_dumps(resp, NULL);             // Python-compatible JSON text
  *     ...
  *     free(text); json_decref(resp); json_decref(req); design_kb_free(kb);
  *
@@ -26,6 +26,7 @@
 #define ARTISTRY_DESIGN_H
 
 #include "core/core.h"
+#include "http/http.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -99,12 +100,12 @@ typedef enum design_lighting_kind {
 
 typedef struct design_lighting {
     design_lighting_kind kind;
-    double mean_luminance;    /* relative luminance Y of the sRGB pixels, 0..1 */
-    double p90_luminance;     /* 90th percentile of Y */
-    double dark_fraction;     /* share of pixels with Y < 0.05 */
-    double cct_kelvin;        /* correlated colour temperature of the bright pixels */
-    double warm_fraction;     /* share of bright pixels with CCT below 3600 K */
-    double cool_fraction;     /* share of bright pixels with CCT above 4800 K */
+    double mean_luminance; /* relative luminance Y of the sRGB pixels, 0..1 */
+    double p90_luminance;  /* 90th percentile of Y */
+    double dark_fraction;  /* share of pixels with Y < 0.05 */
+    double cct_kelvin;     /* correlated colour temperature of the bright pixels */
+    double warm_fraction;  /* share of bright pixels with CCT below 3600 K */
+    double cool_fraction;  /* share of bright pixels with CCT above 4800 K */
 } design_lighting;
 
 /* Classifies the scene's lighting from luminance statistics and the colour temperature
@@ -114,18 +115,17 @@ int design_analyze_lighting(const design_pixels *px, design_lighting *out, err *
 const char *design_lighting_name(design_lighting_kind k);
 
 typedef struct design_color {
-    double lab[3];     /* CIELAB, D65 */
-    uint8_t rgb[3];    /* the cluster centre back in sRGB */
-    double share;      /* fraction of sampled pixels in this cluster */
-    const char *name;  /* nearest named colour of the knowledge base (borrowed from kb) */
+    double lab[3];    /* CIELAB, D65 */
+    uint8_t rgb[3];   /* the cluster centre back in sRGB */
+    double share;     /* fraction of sampled pixels in this cluster */
+    const char *name; /* nearest named colour of the knowledge base (borrowed from kb) */
 } design_color;
 
 /* Dominant colours by k-means (k-means++ seeding with a fixed seed, so the answer is
  * reproducible) in CIELAB over a uniform sample of at most 20,000 pixels. Writes up to k
  * colours sorted by share, largest first; returns how many (clusters that end up empty
  * are dropped), or -1 with e on an empty image or k outside 1..16. */
-int design_palette(const design_kb *kb, const design_pixels *px, int k, design_color *out,
-                   err *e);
+int design_palette(const design_kb *kb, const design_pixels *px, int k, design_color *out, err *e);
 /* sRGB 8-bit to CIELAB (D65) and CIEDE76 distance; exposed for tests. */
 void design_rgb_to_lab(const uint8_t rgb[3], double lab[3]);
 double design_delta_e(const double a[3], const double b[3]);
@@ -149,7 +149,7 @@ typedef struct design_advise_params {
     const char *objects_detected; /* comma-separated */
     const char *lighting;
     const char *room_size;
-    const char *budget;           /* ours: "low" | "medium" | "high"; default medium */
+    const char *budget; /* ours: "low" | "medium" | "high"; default medium */
 } design_advise_params;
 
 /* POST /advise/ (§7.4). With pixels, lighting and room type not given by the caller are
@@ -160,12 +160,6 @@ json_t *design_advise_photo(const design_kb *kb, const design_advise_params *p,
 
 /* ---------------------------------------------------------------- JSON helpers */
 
-/* Compact JSON exactly as Python's json.dumps(separators=(",", ":"), ensure_ascii=False):
- * keys in insertion order, raw UTF-8, reals in Python's shortest round-trip repr (12.2,
- * 20.0, 1e+16). Returns malloc'ed text. Non-finite reals are written as null. */
-char *design_json_dumps(const json_t *v);
-/* Appends the Python repr of a finite double to out (at least 32 bytes). */
-void design_format_real(double x, char out[32]);
 /* Python's round(x, ndigits) for floats: correctly rounded, ties to even on the exact
  * binary value. */
 double design_round(double x, int ndigits);
@@ -180,14 +174,11 @@ int design_body_object(const json_t *body, err *e);
 /* A str field: *out is borrowed from o, or NULL when absent/null and allowed. */
 int design_field_str(const json_t *o, const char *key, int flags, const char **out, err *e);
 /* A list[str] field: *out is the borrowed array (NULL when absent and allowed). */
-int design_field_str_list(const json_t *o, const char *key, int flags, const json_t **out,
-                          err *e);
+int design_field_str_list(const json_t *o, const char *key, int flags, const json_t **out, err *e);
 /* A dict field: *out borrowed. */
-int design_field_object(const json_t *o, const char *key, int flags, const json_t **out,
-                        err *e);
+int design_field_object(const json_t *o, const char *key, int flags, const json_t **out, err *e);
 /* An int field (accepts 3, 3.0 and "3"; refuses 3.5, true and other strings). *present is
  * false when absent or null. */
-int design_field_int(const json_t *o, const char *key, int flags, long *out, bool *present,
-                     err *e);
+int design_field_int(const json_t *o, const char *key, int flags, long *out, bool *present, err *e);
 
 #endif

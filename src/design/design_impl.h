@@ -42,7 +42,7 @@ void kb_cost_get(const design_kb *kb, const char *item, const char *tier, kb_cos
  * palette tone ("dark", "light", "warm", "cool" or NULL), colour names, objects. */
 typedef struct design_facts {
     const char *room_type, *style, *budget, *lighting, *room_size, *palette_tone;
-    const char *colors; /* "beige, brown and green" or NULL */
+    const char *colors;    /* "beige, brown and green" or NULL */
     const json_t *objects; /* array of strings, may be NULL */
 } design_facts;
 /* A new array of {category, suggestion, reason, icon}. */

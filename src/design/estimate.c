@@ -95,8 +95,7 @@ json_t *design_estimate_total_cost(const design_kb *kb, const json_t *body, err 
     json_object_set_new(dvp, "diy_total_inr", json_integer(materials));
     json_object_set_new(dvp, "professional_total_inr", json_integer(grand));
     json_object_set_new(dvp, "savings_diy_inr", json_integer(labor));
-    json_object_set_new(dvp, "savings_percentage",
-                        grand ? percent(labor, grand) : json_integer(0));
+    json_object_set_new(dvp, "savings_percentage", grand ? percent(labor, grand) : json_integer(0));
     json_object_set_new(dvp, "diy_timeline_days", pynum_round1(diy_days));
     json_object_set_new(dvp, "professional_timeline_days", pynum_round1(pro_days));
     json_object_set_new(r, "diy_vs_professional", dvp);
@@ -145,7 +144,8 @@ static json_t *steps_json(const json_t *steps)
         json_object_set_new(o, "step", json_integer((json_int_t)i + 1));
         json_object_set_new(o, "title", copy_or(s, "title", json_string("")));
         json_object_set_new(o, "description", copy_or(s, "description", json_string("")));
-        json_object_set_new(o, "duration_minutes", copy_or(s, "duration_minutes", json_integer(30)));
+        json_object_set_new(o, "duration_minutes",
+                            copy_or(s, "duration_minutes", json_integer(30)));
         json_object_set_new(o, "tips", copy_or(s, "tips", json_array()));
         json_object_set_new(o, "video_url", copy_or(s, "video_url", json_null()));
         json_object_set_new(o, "safety_warning", copy_or(s, "safety_warning", json_null()));
@@ -186,8 +186,7 @@ static json_t *materials_json(const json_t *mats)
 json_t *design_diy_instructions(const design_kb *kb, const json_t *body, err *e)
 {
     const char *item, *budget, *skill;
-    if (design_body_object(body, e) ||
-        design_field_str(body, "item", DESIGN_REQUIRED, &item, e) ||
+    if (design_body_object(body, e) || design_field_str(body, "item", DESIGN_REQUIRED, &item, e) ||
         design_field_str(body, "budget", DESIGN_REQUIRED, &budget, e) ||
         design_field_str(body, "skill_level", DESIGN_NULLABLE, &skill, e))
         return NULL;

@@ -31,8 +31,8 @@ static bool fail(vctx *c, const char *path, const char *what)
     return false;
 }
 
-static const json_t *need(vctx *c, const json_t *o, const char *path, const char *key,
-                          json_type t, bool optional)
+static const json_t *need(vctx *c, const json_t *o, const char *path, const char *key, json_type t,
+                          bool optional)
 {
     char p[256];
     snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", key);
@@ -56,11 +56,11 @@ static const json_t *need(vctx *c, const json_t *o, const char *path, const char
     return v;
 }
 
-#define NEED(o, path, key, t)                                                                  \
-    ({                                                                                         \
-        const json_t *_v = need(c, o, path, key, t, false);                                    \
-        if (!_v) return false;                                                                 \
-        _v;                                                                                    \
+#define NEED(o, path, key, t)                               \
+    ({                                                      \
+        const json_t *_v = need(c, o, path, key, t, false); \
+        if (!_v) return false;                              \
+        _v;                                                 \
     })
 
 static bool check_str_list(vctx *c, const json_t *a, const char *path, bool nonempty)
@@ -125,7 +125,8 @@ static bool check_string_map(vctx *c, const json_t *m, const char *path)
 {
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)m, k, v) {
+    json_object_foreach((json_t *)m, k, v)
+    {
         char p[256];
         snprintf(p, sizeof p, "%s.%s", path, k);
         if (!json_is_string(v)) return fail(c, p, "expected a string");
@@ -146,7 +147,8 @@ static bool check_pricing(vctx *c, const json_t *root)
     if (json_object_size(items) == 0) return fail(c, "items", "must not be empty");
     const char *name;
     const json_t *it;
-    json_object_foreach((json_t *)items, name, it) {
+    json_object_foreach((json_t *)items, name, it)
+    {
         char p[256], q[320];
         snprintf(p, sizeof p, "items.%s", name);
         for (const char *s = name; *s; s++)
@@ -238,14 +240,16 @@ static bool check_diy(vctx *c, const json_t *root)
     const json_t *guides = NEED(root, "", "guides", JSON_OBJECT);
     const char *name;
     const json_t *g;
-    json_object_foreach((json_t *)guides, name, g) {
+    json_object_foreach((json_t *)guides, name, g)
+    {
         char p[256];
         snprintf(p, sizeof p, "guides.%s", name);
         if (!json_is_object(g)) return fail(c, p, "expected an object");
         if (!check_guide(c, g, p)) return false;
     }
     const json_t *quick = NEED(root, "", "quick_guides", JSON_OBJECT);
-    json_object_foreach((json_t *)quick, name, g) {
+    json_object_foreach((json_t *)quick, name, g)
+    {
         char p[256], q[320];
         snprintf(p, sizeof p, "quick_guides.%s", name);
         if (!json_is_object(g)) return fail(c, p, "expected an object");
@@ -276,8 +280,8 @@ static bool check_rooms(vctx *c, const json_t *root)
         if (!check_str_list(c, all ? all : any, q, true)) return false;
     }
     const json_t *size = NEED(root, "", "room_size", JSON_OBJECT);
-    if (!check_str_list(c, NEED(size, "room_size", "furniture", JSON_ARRAY),
-                        "room_size.furniture", true))
+    if (!check_str_list(c, NEED(size, "room_size", "furniture", JSON_ARRAY), "room_size.furniture",
+                        true))
         return false;
     double small = json_number_value(NEED(size, "room_size", "small_above", JSON_REAL));
     double large = json_number_value(NEED(size, "room_size", "large_below", JSON_REAL));
@@ -286,7 +290,7 @@ static bool check_rooms(vctx *c, const json_t *root)
     return true;
 }
 
-static const char *const advice_conditions[] = {"lighting", "room_type", "room_size",
+static const char *const advice_conditions[] = {"lighting",    "room_type", "room_size",
                                                 "objects_any", "style_any", "palette"};
 
 static bool check_advice(vctx *c, const json_t *root)
@@ -306,7 +310,8 @@ static bool check_advice(vctx *c, const json_t *root)
         const json_t *when = NEED(r, p, "when", JSON_OBJECT);
         const char *k;
         const json_t *v;
-        json_object_foreach((json_t *)when, k, v) {
+        json_object_foreach((json_t *)when, k, v)
+        {
             snprintf(q, sizeof q, "%s.when.%s", p, k);
             size_t j = 0;
             while (j < ARRAY_LEN(advice_conditions) && strcmp(k, advice_conditions[j]) != 0) j++;
@@ -328,8 +333,7 @@ static bool parse_hex(const char *s, uint8_t rgb[3])
         char b[3] = {s[1 + 2 * i], s[2 + 2 * i], 0};
         char *end;
         long v = strtol(b, &end, 16);
-        if (*end || !isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1]))
-            return false;
+        if (*end || !isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1])) return false;
         rgb[i] = (uint8_t)v;
     }
     return true;
@@ -463,8 +467,8 @@ void kb_cost_get(const design_kb *kb, const char *item, const char *tier, kb_cos
         const char *tmpl = json_string_value(json_object_get(r, "description"));
         const char *at = strstr(tmpl, "{item}");
         if (at)
-            snprintf(out->desc_buf, sizeof out->desc_buf, "%.*s%s%s", (int)(at - tmpl), tmpl,
-                     item, at + 6);
+            snprintf(out->desc_buf, sizeof out->desc_buf, "%.*s%s%s", (int)(at - tmpl), tmpl, item,
+                     at + 6);
         else
             snprintf(out->desc_buf, sizeof out->desc_buf, "%s", tmpl);
         out->description = out->desc_buf;

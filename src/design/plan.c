@@ -29,13 +29,13 @@ json_t *design_proposal_initial(const design_kb *kb, const json_t *body, err *e)
     if (design_body_object(body, e) ||
         design_field_object(body, "detection_data", DESIGN_REQUIRED, &dd, e))
         return NULL;
-    json_t *r = json_pack(
-        "{s:{s:s, s:{s:s,s:s,s:s}, s:{s:s,s:s,s:s}, s:{s:s,s:s}, s:[s,s,s,s]}}",
-        "base_design", "design_style", "Modern Minimalist", "color_palette", "walls",
-        "warm beige", "accent", "soft grey", "textiles", "off-white", "materials", "curtains",
-        "sheer linen", "bed", "upholstered fabric", "wardrobe", "matte laminate", "lighting",
-        "type", "warm ambient", "notes", "soft indirect lighting", "constraints", "keep layout",
-        "keep windows", "keep camera angle", "preserve furniture positions");
+    json_t *r = json_pack("{s:{s:s, s:{s:s,s:s,s:s}, s:{s:s,s:s,s:s}, s:{s:s,s:s}, s:[s,s,s,s]}}",
+                          "base_design", "design_style", "Modern Minimalist", "color_palette",
+                          "walls", "warm beige", "accent", "soft grey", "textiles", "off-white",
+                          "materials", "curtains", "sheer linen", "bed", "upholstered fabric",
+                          "wardrobe", "matte laminate", "lighting", "type", "warm ambient", "notes",
+                          "soft indirect lighting", "constraints", "keep layout", "keep windows",
+                          "keep camera angle", "preserve furniture positions");
     json_object_set_new(r, "summary",
                         json_string("Warm beige walls, sheer linen curtains and an upholstered "
                                     "fabric bed under warm ambient light give a calm, minimal "
@@ -70,8 +70,7 @@ json_t *design_proposal_refine(const design_kb *kb, const json_t *body, err *e)
     const json_t *mats = json_object_get(base, "materials");
     if ((lighting && !json_is_object(lighting)) || (palette && !json_is_object(palette)) ||
         (mats && !json_is_object(mats))) {
-        err_set(e, 422,
-                "body.base_design: lighting, color_palette and materials must be objects");
+        err_set(e, 422, "body.base_design: lighting, color_palette and materials must be objects");
         return NULL;
     }
 
@@ -92,7 +91,8 @@ json_t *design_proposal_refine(const design_kb *kb, const json_t *body, err *e)
         json_object_set_new(changes, "walls", json_string("warm taupe with matte finish"));
         json_object_set_new(changes, "bed", json_string("dark fabric upholstered headboard"));
         json_object_set_new(changes, "curtains", json_string("thicker linen in charcoal tone"));
-        json_object_set_new(refined, "lighting", json_string("warm low-intensity ambient lighting"));
+        json_object_set_new(refined, "lighting",
+                            json_string("warm low-intensity ambient lighting"));
         free(mood);
         mood = xstrdup("cozy, intimate");
     }
@@ -123,7 +123,8 @@ json_t *design_proposal_refine(const design_kb *kb, const json_t *body, err *e)
     if (json_object_size(changes) == 0) {
         json_object_set_new(changes, "walls", get_or(palette, "walls", json_string("warm beige")));
         json_object_set_new(changes, "bed", get_or(mats, "bed", json_string("upholstered fabric")));
-        json_object_set_new(changes, "curtains", get_or(mats, "curtains", json_string("sheer linen")));
+        json_object_set_new(changes, "curtains",
+                            get_or(mats, "curtains", json_string("sheer linen")));
     }
     free(fb);
     json_object_set_new(refined, "mood", json_string(mood));
@@ -143,7 +144,7 @@ static char *text_of(const json_t *v, const char *def)
 {
     if (!v) return xstrdup(def);
     if (json_is_string(v)) return xstrdup(json_string_value(v));
-    return design_json_dumps(v);
+    return http_json_dumps(v, NULL);
 }
 
 json_t *design_prompt_generate(const design_kb *kb, const json_t *body, err *e)
@@ -260,7 +261,8 @@ json_t *design_reason_upgrades(const design_kb *kb, const json_t *body, err *e)
 
     json_t *replace = json_array(), *keep = json_array(), *reasoning = json_object();
     json_t *detailed = json_array();
-    json_object_foreach(order, k, v) {
+    json_object_foreach(order, k, v)
+    {
         const json_t *cv = json_object_get(conds, k);
         char *cond = cond_text(cv);
         bool selected = false;
@@ -341,9 +343,9 @@ json_t *design_condition_detect(const design_kb *kb, const json_t *body, err *e)
     for (size_t i = 0; i < json_array_size(objects); i++) {
         const char *o = json_string_value(json_array_get(objects, i));
         json_object_set_new(est, o, json_string("acceptable"));
-        json_array_append_new(detailed, json_pack("{s:s,s:s,s:s,s:f}", "item", o, "condition",
-                                                  "acceptable", "reasoning", why, "confidence",
-                                                  0.5));
+        json_array_append_new(detailed,
+                              json_pack("{s:s,s:s,s:s,s:f}", "item", o, "condition", "acceptable",
+                                        "reasoning", why, "confidence", 0.5));
     }
     json_t *r = json_object();
     json_object_set_new(r, "condition_estimates", est);
@@ -383,9 +385,9 @@ json_t *design_advise_structured(const design_kb *kb, const json_t *body, err *e
      * designer_prompt, built from our recommendations instead of a constant. */
     char *prompt = xasprintf("%s %s redesign.", style, room);
     for (size_t i = 0; i < json_array_size(recs); i++) {
-        char *next = xasprintf(
-            "%s\n%s.", prompt,
-            json_string_value(json_object_get(json_array_get(recs, i), "suggestion")));
+        char *next =
+            xasprintf("%s\n%s.", prompt,
+                      json_string_value(json_object_get(json_array_get(recs, i), "suggestion")));
         free(prompt);
         prompt = next;
     }
@@ -396,8 +398,8 @@ json_t *design_advise_structured(const design_kb *kb, const json_t *body, err *e
     json_object_set_new(r, "designer_prompt", json_string(full));
     json_object_set_new(r, "input_data",
                         json_pack("{s:s,s:O,s:s,s:s,s:s}", "room_type", room, "objects_detected",
-                                  objects, "lighting", lighting, "room_size", size,
-                                  "style_intent", style));
+                                  objects, "lighting", lighting, "room_size", size, "style_intent",
+                                  style));
     json_object_set_new(r, "structured_prompt_for_generation", json_string(full));
     json_object_set_new(r, "source", json_string("rules"));
     free(full);
