@@ -109,8 +109,10 @@ typedef struct design_lighting {
 } design_lighting;
 
 /* Classifies the scene's lighting from luminance statistics and the colour temperature
- * of its brighter pixels (McCamy's formula on CIE xy). Never fails on non-empty pixels;
- * returns -1 with e (422) for an empty or inconsistent image. */
+ * of its lit, pale surfaces (McCamy's formula on CIE xy): dim when the mean and 90th
+ * percentile luminance are low; natural when at least half of them read above 4800 K
+ * and under a fifth below 3600 K; artificial the other way round; mixed otherwise. Never fails on
+ * non-empty pixels; returns -1 with e (422) for an empty or inconsistent image. */
 int design_analyze_lighting(const design_pixels *px, design_lighting *out, err *e);
 const char *design_lighting_name(design_lighting_kind k);
 

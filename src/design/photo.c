@@ -1,5 +1,5 @@
 /* What the photo itself says: lighting from luminance statistics and the colour
- * temperature of its bright, near-neutral surfaces, and a dominant-colour palette by
+ * temperature of its lit, pale surfaces, and a dominant-colour palette by
  * k-means in CIELAB. Both work on a uniform sample of at most 20,000 pixels, so a 12 MP
  * photo costs about as much as a thumbnail. */
 #include "design_impl.h"
@@ -149,22 +149,27 @@ int design_analyze_lighting(const design_pixels *px, design_lighting *out, err *
     out->mean_luminance = sum / (double)n;
     out->p90_luminance = sorted[(size_t)((double)(n - 1) * 0.9)];
     out->dark_fraction = (double)dark / (double)n;
-    double bright_cut = sorted[(size_t)((double)(n - 1) * 0.6)];
+    /* The band between the median and the 90th percentile: lit surfaces, but not the
+     * light sources or windows themselves, which clip to white whatever their colour. */
+    double band_lo = sorted[(size_t)((double)(n - 1) * 0.5)];
+    double band_hi = sorted[(size_t)((double)(n - 1) * 0.9)];
 
-    /* The illuminant shows on bright surfaces that are close to neutral (walls, ceilings,
-     * bedding): their chromaticity is mostly the light's, not the paint's. Clipped pixels
-     * say nothing about colour and are left out. */
+    /* The illuminant shows on lit surfaces that are pale (walls, ceilings, bedding): their
+     * chromaticity is mostly the light's, not the paint's. A white wall under a 2700 K lamp
+     * has a chroma near 50, so "pale" is C* <= 55 first, looser only when nothing is that
+     * pale. Clipped pixels say nothing about colour and are left out. */
     double sx = 0, sy = 0, sz = 0;
     size_t used = 0, warm = 0, cool = 0;
-    for (int pass = 0; pass < 2 && used == 0; pass++) {
+    static const double max_chroma[3] = {55, 80, 1e9};
+    for (int pass = 0; pass < 3 && used == 0; pass++) {
         for (size_t i = 0; i < n; i++) {
-            if (ys[i] < bright_cut || ys[i] < 0.02) continue;
+            if (ys[i] < band_lo || ys[i] > band_hi || ys[i] < 0.02) continue;
             const uint8_t *p = pts[i];
             if (p[0] >= 250 && p[1] >= 250 && p[2] >= 250) continue;
             double xyz[3], lab[3];
             rgb_to_xyz(p, xyz);
             xyz_to_lab(xyz, lab);
-            if (pass == 0 && hypot(lab[1], lab[2]) > 40) continue;
+            if (hypot(lab[1], lab[2]) > max_chroma[pass]) continue;
             double s = xyz[0] + xyz[1] + xyz[2];
             if (s <= 0) continue;
             double cct = mccamy(xyz[0] / s, xyz[1] / s);
@@ -187,11 +192,14 @@ int design_analyze_lighting(const design_pixels *px, design_lighting *out, err *
         out->cct_kelvin = 6500;
     }
 
+    /* Daylight on pale surfaces reads 5000-6500 K, warm-white lamps 2700-3500 K. The
+     * verdict goes by the share of lit surfaces on each side rather than by the mean, so
+     * a few saturated yellow or orange objects do not turn a daylit room warm. */
     if (out->mean_luminance < 0.04 && out->p90_luminance < 0.12)
         out->kind = DESIGN_LIGHT_DIM;
-    else if (out->cct_kelvin >= 4700 && out->warm_fraction < 0.35)
+    else if (out->cool_fraction >= 0.5 && out->warm_fraction < 0.2)
         out->kind = DESIGN_LIGHT_NATURAL;
-    else if (out->cct_kelvin < 3700 && out->cool_fraction < 0.15)
+    else if (out->warm_fraction >= 0.5 && out->cool_fraction < 0.2)
         out->kind = DESIGN_LIGHT_ARTIFICIAL;
     else
         out->kind = DESIGN_LIGHT_MIXED;
@@ -210,9 +218,13 @@ static uint64_t rng_next(uint64_t *s)
     return *s * 2685821657736338717ull;
 }
 
+/* Clustering distance: lightness counts half, so the shading of one surface (a wall
+ * from lit to shadowed) stays one colour while a differently hued accent of similar
+ * lightness (a green rug on a brown floor) gets its own cluster. */
+#define L_WEIGHT 0.5
 static double dist2(const double *a, const double *b)
 {
-    double d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
+    double d0 = (a[0] - b[0]) * L_WEIGHT, d1 = a[1] - b[1], d2 = a[2] - b[2];
     return d0 * d0 + d1 * d1 + d2 * d2;
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PALETTE_K 5
+#define PALETTE_K 8
 
 static bool has(const json_t *objects, const char *name)
 {
@@ -83,10 +83,11 @@ static double furniture_coverage(const design_kb *kb, const json_t *dd, const js
             c[k] = json_number_value(v);
         }
         if (!ok) continue;
-        int gx1 = (int)floor(fmax(0, fmin(c[0], c[2])) / width * G);
-        int gx2 = (int)ceil(fmin(width, fmax(c[0], c[2])) / width * G);
-        int gy1 = (int)floor(fmax(0, fmin(c[1], c[3])) / height * G);
-        int gy2 = (int)ceil(fmin(height, fmax(c[1], c[3])) / height * G);
+        /* A cell counts when the box covers its centre. */
+        int gx1 = (int)lround(fmax(0, fmin(c[0], c[2])) / width * G);
+        int gx2 = (int)lround(fmin(width, fmax(c[0], c[2])) / width * G);
+        int gy1 = (int)lround(fmax(0, fmin(c[1], c[3])) / height * G);
+        int gy2 = (int)lround(fmin(height, fmax(c[1], c[3])) / height * G);
         for (int y = MAX(gy1, 0); y < MIN(gy2, G); y++)
             for (int x = MAX(gx1, 0); x < MIN(gx2, G); x++) grid[y * G + x] = 1;
         used++;
@@ -159,10 +160,11 @@ static json_t *analysis_json(const photo_facts *pf, const char *room, const char
     json_object_set_new(lj, "value", json_string(design_lighting_name(l->kind)));
     json_object_set_new(
         lj, "derived_from",
-        json_string("pixel statistics: mean and 90th-percentile relative luminance, and the "
-                    "correlated colour temperature (McCamy) of the bright near-neutral "
-                    "surfaces; dim below mean 0.04, natural at 4700 K and above, artificial "
-                    "below 3700 K, mixed in between or when warm and cool areas both appear"));
+        json_string("pixel statistics: mean and 90th-percentile relative luminance (dim below "
+                    "0.04 and 0.12), and the colour temperature (McCamy) of the lit pale "
+                    "surfaces between the median and the 90th percentile of luminance: "
+                    "natural when at least half read above 4800 K and under 20% below 3600 K, "
+                    "artificial the other way round, mixed otherwise"));
     json_object_set_new(lj, "mean_luminance", json_real(r4(l->mean_luminance)));
     json_object_set_new(lj, "p90_luminance", json_real(r4(l->p90_luminance)));
     json_object_set_new(lj, "dark_fraction", json_real(r4(l->dark_fraction)));
@@ -184,7 +186,8 @@ static json_t *analysis_json(const photo_facts *pf, const char *room, const char
     json_t *pj = json_object();
     json_object_set_new(pj, "colors", pal);
     json_object_set_new(pj, "derived_from",
-                        json_string("k-means (k=5, k-means++ seeding) in CIELAB over a uniform "
+                        json_string("k-means (k=8, k-means++ seeding, lightness weighted one half) "
+                                    "in CIELAB over a uniform "
                                     "sample of up to 20,000 pixels; names are the nearest entry "
                                     "of data/colors.json"));
     json_object_set_new(a, "palette", pj);
