@@ -1,0 +1,41 @@
+/* catalog — private: the storage interface products live behind, and shared helpers. */
+#ifndef ARTISTRY_CATALOG_IMPL_H
+#define ARTISTRY_CATALOG_IMPL_H
+
+#include "catalog/catalog.h"
+
+/* Where products are kept and searched. The in-memory store (memstore.c) is the only one
+ * today; a store on src/store (SQLite FTS5 bm25, PostgreSQL ts_rank) implements the same
+ * slots. Every slot is required. */
+typedef struct catalog_store_ops {
+    /* Adds or replaces (by id) a product; the store takes ownership of p. */
+    void (*put)(void *st, catalog_product *p);
+    size_t (*count)(void *st);
+    const catalog_product *(*get)(void *st, const char *id);
+    /* Products of a category (lower-case), and of a tier when tier is not NULL, in the
+     * order they were added. *out is malloc'ed (the caller frees the array only). */
+    size_t (*list)(void *st, const char *category, const char *tier, const catalog_product ***out);
+    /* Full-text relevance (BM25 or the engine's equivalent, >= 0) of each candidate for
+     * the weighted query terms. */
+    void (*text_scores)(void *st, const char *const *terms, const double *weights, size_t nterms,
+                        const catalog_product *const *cands, size_t n, double *scores);
+    void (*free)(void *st);
+} catalog_store_ops;
+
+extern const catalog_store_ops catalog_memstore_ops;
+void *catalog_memstore_new(void);
+
+struct catalog {
+    const catalog_store_ops *ops;
+    void *store;
+    json_t *synonyms;         /* word → [words] */
+    json_t *category_aliases; /* word → category */
+    json_t *affiliate;        /* vendor → template, "default" */
+};
+
+/* Lower-case words of text, plural 's' dropped ("Curtains" → "curtain"), each passed to
+ * fn. Shared by indexing and querying so both see the same words. */
+void catalog_words(const char *text, void (*fn)(const char *word, void *ud), void *ud);
+void catalog_product_free(catalog_product *p);
+
+#endif
