@@ -1,5 +1,5 @@
 /* The gateway's route table and its health handlers. */
-#include "gateway/gateway.h"
+#include "gateway/gateway_impl.h"
 
 static void health(http_req *rq, http_res *rs, void *ud)
 {
@@ -10,9 +10,10 @@ static void health(http_req *rq, http_res *rs, void *ud)
 
 static int gateway_init(http_server *s, err *e)
 {
-    (void)e;
+    if (gateway_upstreams_init(e) != 0) return -1;
     http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
     http_route(s, "GET", "/health", health, NULL, &(http_route_opts){.summary = "Health check"});
+    gateway_proxy_routes(s);
     return 0;
 }
 
@@ -21,4 +22,5 @@ const http_service gateway_service = {
     .title = "Artistry Gateway (Optimized)",
     .port = 8000,
     .init = gateway_init,
+    .fini = gateway_upstreams_free,
 };

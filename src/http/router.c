@@ -96,12 +96,12 @@ static bool path_matches(const route *rt, const char *path, size_t plen, http_ma
     if (trailing != rt->trailing) return false;
     size_t i = 1, end = trailing ? plen - 1 : plen;
     int k = 0, np = 0;
-    if (end == 1 && rt->nsegs == 0) return true; /* "/" */
-    while (i < end) {
+    if (end == 1) return rt->nsegs == 0; /* "/" */
+    for (;;) {
         size_t j = i;
         while (j < end && path[j] != '/') j++;
         size_t len = j - i;
-        if (k >= rt->nsegs || len == 0) return false;
+        if (k >= rt->nsegs || len == 0) return false; /* "//" never matches */
         const seg *s = &rt->segs[k++];
         if (s->param) {
             if (m && np < (int)ARRAY_LEN(m->params)) {
@@ -113,6 +113,7 @@ static bool path_matches(const route *rt, const char *path, size_t plen, http_ma
         } else if (s->len != len || memcmp(s->text, path + i, len) != 0) {
             return false;
         }
+        if (j == end) break;
         i = j + 1;
     }
     if (k != rt->nsegs) return false;

@@ -450,7 +450,7 @@ static enum MHD_Result send_response(http_req *rq)
 
 static bool is_json_content_type(const char *ct)
 {
-    if (!ct) return true; /* FastAPI parses a body without Content-Type as JSON */
+    if (!ct || !*ct) return true; /* FastAPI parses a body without Content-Type as JSON */
     const char *semi = strchr(ct, ';');
     size_t n = semi ? (size_t)(semi - ct) : strlen(ct);
     while (n && ct[n - 1] == ' ') n--;
@@ -777,7 +777,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---------------------------------------------------------------- run and stop */
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own error messages; its format strings are its own. */
+AR_PRINTF(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
@@ -902,7 +903,7 @@ int http_server_run(http_server *s, err *e)
     }
     http_server_stop(s);
     log_info("stopped service=%s", s->p.service);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* The mask stays: a second SIGTERM during the drain must not kill us on the way out. */
     return 0;
 }
 
