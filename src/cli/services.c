@@ -1,12 +1,16 @@
 /* The services this binary can run, in the order `artistry up` starts them. */
 #include "cli/cli.h"
 
+#include "advise/advise.h"
+#include "commerce/commerce.h"
 #include "gateway/gateway.h"
 
 #include <string.h>
 
 const http_service *const cli_services[] = {
     &gateway_service,
+    &advise_service,
+    &commerce_service,
     NULL,
 };
 

@@ -183,4 +183,12 @@ int design_field_object(const json_t *o, const char *key, int flags, const json_
  * false when absent or null. */
 int design_field_int(const json_t *o, const char *key, int flags, long *out, bool *present, err *e);
 
+/* Answers an err from a design or catalog function: a 422 naming a body field in
+ * FastAPI's validation shape ({"detail":[{"type","loc","msg","input"}]}), anything else
+ * as {"detail": message} with its status. */
+void design_http_error(http_req *rq, http_res *rs, const err *e);
+/* The knowledge-base directory: $ARTISTRY_KB_DIR, else ./data when it holds
+ * pricing.json, else data/ beside the binary's tree (build/artistry → data/). */
+const char *design_data_dir(void);
+
 #endif

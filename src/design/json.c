@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 double design_round(double x, int ndigits)
 {
@@ -155,4 +157,56 @@ int design_field_int(const json_t *o, const char *key, int flags, long *out, boo
     }
     *present = true;
     return 0;
+}
+
+/* ---------------------------------------------------------------- service helpers */
+
+void design_http_error(http_req *rq, http_res *rs, const err *e)
+{
+    /* Our validation messages read "body.field.sub: what is wrong"; FastAPI clients get
+     * them in its 422 shape, everything else as {"detail": message}. */
+    const char *colon = strstr(e->msg, ": ");
+    if (e->status != 422 || strncmp(e->msg, "body", 4) != 0 || !colon) {
+        http_res_err(rs, e);
+        return;
+    }
+    char loc1[256] = "";
+    if (e->msg[4] == '.')
+        snprintf(loc1, sizeof loc1, "%.*s", (int)(colon - e->msg - 5), e->msg + 5);
+    const char *msg = colon + 2;
+    const char *type = strstr(msg, "Field required")     ? "missing"
+                       : strstr(msg, "valid string")     ? "string_type"
+                       : strstr(msg, "valid integer")    ? "int_parsing"
+                       : strstr(msg, "valid list")       ? "list_type"
+                       : strstr(msg, "valid dictionary") ? "dict_type"
+                                                         : "value_error";
+    http_req_error(rq, type, msg, "body", loc1[0] ? loc1 : NULL, NULL);
+    http_res_invalid(rs, rq);
+}
+
+const char *design_data_dir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("ARTISTRY_KB_DIR");
+    if (env && *env) return env;
+    struct stat st;
+    if (stat("data/pricing.json", &st) == 0) return "data";
+    /* Next to the binary's source tree: build/artistry → data/. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            const char *up[] = {"/../data", "/../share/artistry/data", "/data"};
+            for (size_t i = 0; i < ARRAY_LEN(up); i++) {
+                snprintf(dir, sizeof dir, "%s%s", exe, up[i]);
+                char probe[4200];
+                snprintf(probe, sizeof probe, "%s/pricing.json", dir);
+                if (stat(probe, &st) == 0) return dir;
+            }
+        }
+    }
+    return "data";
 }

@@ -1,0 +1,185 @@
+/* The advise service's routes: each handler reads the request, calls the design module
+ * and answers. The knowledge base is loaded and validated once at start-up; a broken
+ * data file stops the service with a message naming file and field. */
+#include "advise/advise.h"
+
+#include "design/design.h"
+#ifdef ADVISE_HAVE_IMAGE
+#include "image/image.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+static design_kb *kb;
+
+typedef json_t *(*design_fn)(const design_kb *, const json_t *, err *);
+
+static void answer(http_res *rs, http_req *rq, json_t *r, const err *e)
+{
+    if (r)
+        http_res_json(rs, 200, r);
+    else
+        design_http_error(rq, rs, e);
+}
+
+/* One handler for every JSON route: ud is the design function. */
+static void json_route(http_req *rq, http_res *rs, void *ud)
+{
+    design_fn fn = (design_fn)ud;
+    err e = {0};
+    json_t *r = fn(kb, http_req_json(rq), &e);
+    answer(rs, rq, r, &e);
+}
+
+static void health(http_req *rq, http_res *rs, void *ud)
+{
+    (void)rq;
+    (void)ud;
+    http_res_json(rs, 200,
+                  json_pack("{s:s,s:s,s:s,s:s,s:i}", "status", "ok", "service", "Advise (LLaVA)",
+                            "device", "cpu", "advice_source", "rules", "knowledge_items",
+                            (int)design_kb_item_count(kb)));
+}
+
+/* The photo, decoded, or NULL when there is none. A part that is not an image is a 415
+ * (the original crashed with a 500). */
+typedef struct photo {
+    design_pixels px;
+    void *owner;
+} photo;
+
+static int read_photo(const http_part *part, photo *out, err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!part || part->len == 0) {
+        err_set(e, 400, "the uploaded file is empty");
+        return -1;
+    }
+#ifdef ADVISE_HAVE_IMAGE
+    img_decode_params dp = img_decode_default_params();
+    dp.fit_w = dp.fit_h = 512; /* analysis samples 20,000 pixels: a small decode will do */
+    img *im = img_decode(part->data, part->len, &dp, NULL, e);
+    if (!im) return -1;
+    out->px = (design_pixels){im->data, im->w, im->h, im->stride};
+    out->owner = im;
+    return 0;
+#else
+    static const struct {
+        const char *magic;
+        size_t len, at;
+    } kinds[] = {{"\xFF\xD8\xFF", 3, 0}, {"\x89PNG\r\n\x1a\n", 8, 0}, {"WEBP", 4, 8}};
+    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+        if (part->len >= kinds[i].at + kinds[i].len &&
+            memcmp(part->data + kinds[i].at, kinds[i].magic, kinds[i].len) == 0)
+            return 1; /* an image we cannot decode in this build: not analysed */
+    err_set(e, 415, "not an image: expected JPEG, PNG or WebP");
+    return -1;
+#endif
+}
+
+static void photo_free(photo *p)
+{
+#ifdef ADVISE_HAVE_IMAGE
+    img_free(p->owner);
+#else
+    (void)p;
+#endif
+}
+
+/* A query parameter, or the form field of the same name (the frontend sends prompt as a
+ * form field, which the original ignored: CONTRACT §16). */
+static const char *param(http_req *rq, const char *name)
+{
+    const char *v = http_query_str(rq, name, HTTP_OPTIONAL, NULL);
+    if (v) return v;
+    const http_part *p = http_req_part(rq, name);
+    if (p && !p->filename) return http_form_str(rq, name, HTTP_OPTIONAL, NULL);
+    return NULL;
+}
+
+static void advise_photo(http_req *rq, http_res *rs, void *ud)
+{
+    (void)ud;
+    const http_part *file = http_form_file(rq, "file", HTTP_REQUIRED);
+    design_advise_params p = {param(rq, "prompt"),           param(rq, "room_type"),
+                              param(rq, "objects_detected"), param(rq, "lighting"),
+                              param(rq, "room_size"),        param(rq, "budget")};
+    if (http_req_invalid(rq)) return http_res_invalid(rs, rq);
+    err e = {0};
+    photo ph;
+    int got = read_photo(file, &ph, &e);
+    if (got < 0) return http_res_err(rs, &e);
+    json_t *r = design_advise_photo(kb, &p, got == 0 ? &ph.px : NULL, &e);
+    if (got == 0) photo_free(&ph);
+    answer(rs, rq, r, &e);
+}
+
+static void vision_analyze(http_req *rq, http_res *rs, void *ud)
+{
+    (void)ud;
+    const char *dd = http_query_str(rq, "detection_data", HTTP_OPTIONAL, NULL);
+    /* Any body is accepted; a multipart "file" part, when there is one, is analysed. */
+    const http_part *file = http_req_part(rq, "file");
+    err e = {0};
+    photo ph;
+    int got = file && file->filename ? read_photo(file, &ph, &e) : 1;
+    if (got < 0) return http_res_err(rs, &e);
+    json_t *r = design_vision_analyze(kb, dd, got == 0 ? &ph.px : NULL, &e);
+    if (got == 0) photo_free(&ph);
+    answer(rs, rq, r, &e);
+}
+
+static int advise_init(http_server *s, err *e)
+{
+    const char *dir = design_data_dir();
+    kb = design_kb_load(dir, e);
+    if (!kb) return -1;
+    log_info("knowledge base loaded dir=%s items=%zu", dir, design_kb_item_count(kb));
+    const http_route_opts light_json = {.body = HTTP_BODY_JSON};
+    struct {
+        const char *path, *summary;
+        design_fn fn;
+    } routes[] = {
+        {"/advise", "Design advice for a prompt (rules)", design_advise_json},
+        {"/advise/structured", "Structured recommendations", design_advise_structured},
+        {"/proposal/initial", "Initial design proposal", design_proposal_initial},
+        {"/proposal/refine", "Refine a proposal from feedback", design_proposal_refine},
+        {"/prompt/generate", "Image prompt from a refined design", design_prompt_generate},
+        {"/condition/detect", "Item condition (no model: says so)", design_condition_detect},
+        {"/advise/refine-budget", "Materials for a budget", design_refine_budget},
+        {"/advise/reason-upgrades", "Replace or keep, per item", design_reason_upgrades},
+        {"/estimate/total-cost", "Cost estimate in INR", design_estimate_total_cost},
+        {"/diy/instructions", "DIY guide for an item", design_diy_instructions},
+    };
+    http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
+    http_route(s, "GET", "/health", health, NULL, &(http_route_opts){.summary = "Health check"});
+    for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+        http_route_opts o = light_json;
+        o.summary = routes[i].summary;
+        http_route(s, "POST", routes[i].path, json_route, (void *)routes[i].fn, &o);
+    }
+    http_route(s, "POST", "/advise/", advise_photo, NULL,
+               &(http_route_opts){.body = HTTP_BODY_FORM,
+                                  .heavy = true,
+                                  .summary = "Advice for an uploaded photo"});
+    http_route(s, "POST", "/vision/analyze", vision_analyze, NULL,
+               &(http_route_opts){.body = HTTP_BODY_FORM,
+                                  .heavy = true,
+                                  .summary = "Room analysis from detections and the photo"});
+    return 0;
+}
+
+static void advise_fini(void)
+{
+    design_kb_free(kb);
+    kb = NULL;
+}
+
+const http_service advise_service = {
+    .name = "advise",
+    .title = "LLaVA Advice Service",
+    .port = 8003,
+    .init = advise_init,
+    .fini = advise_fini,
+};
