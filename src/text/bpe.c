@@ -16,10 +16,10 @@ typedef struct pair_entry {
 
 struct text_bpe {
     text_map vocab;
-    char **tokens;         /* id → raw bytes (decoded from the stand-in alphabet) */
+    char **tokens; /* id → raw bytes (decoded from the stand-in alphabet) */
     size_t *token_len;
     size_t nids;
-    int32_t byte_id[256];  /* the id of each byte's stand-in character */
+    int32_t byte_id[256]; /* the id of each byte's stand-in character */
     pair_entry *pairs;
     size_t pair_cap;
 };
@@ -73,7 +73,8 @@ static int load_vocab(text_bpe *b, const char *path, const uint32_t alphabet[256
     size_t max_id = 0;
     const char *k;
     json_t *id;
-    json_object_foreach(v, k, id) {
+    json_object_foreach(v, k, id)
+    {
         json_int_t x = json_integer_value(id);
         if (!json_is_integer(id) || x < 0 || x > 10000000) {
             err_set(e, 500, "%s: token %s: expected a non-negative integer id", path, k);
@@ -85,7 +86,8 @@ static int load_vocab(text_bpe *b, const char *path, const uint32_t alphabet[256
     b->nids = max_id + 1;
     b->tokens = xcalloc(b->nids, sizeof *b->tokens);
     b->token_len = xcalloc(b->nids, sizeof *b->token_len);
-    json_object_foreach(v, k, id) {
+    json_object_foreach(v, k, id)
+    {
         size_t klen = strlen(k);
         text_map_put(&b->vocab, k, klen, (int32_t)json_integer_value(id));
         /* The token's raw bytes: each stand-in character back to its byte. Tokens with
@@ -299,8 +301,8 @@ static cand heap_pop(cand *h, size_t *n)
 }
 
 /* Merges the symbols of one piece in place; returns the new count. */
-static size_t merge_piece(const text_bpe *b, int32_t *sym, size_t n, int32_t *next,
-                          int32_t *prev, cand *heap)
+static size_t merge_piece(const text_bpe *b, int32_t *sym, size_t n, int32_t *next, int32_t *prev,
+                          cand *heap)
 {
     size_t hn = 0;
     for (size_t i = 0; i < n; i++) {

@@ -15,8 +15,7 @@ typedef struct text_norm {
     const char *to; /* UTF-8 */
 } text_norm;
 
-extern const text_range text_letters[], text_numbers[], text_punct[], text_control[],
-    text_marks[];
+extern const text_range text_letters[], text_numbers[], text_punct[], text_control[], text_marks[];
 extern const size_t text_letters_len, text_numbers_len, text_punct_len, text_control_len,
     text_marks_len;
 extern const text_norm text_bert_norm[];

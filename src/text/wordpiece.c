@@ -92,9 +92,12 @@ static const char *norm_of(uint32_t cp)
     size_t lo = 0, hi = text_bert_norm_len;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (cp < text_bert_norm[mid].cp) hi = mid;
-        else if (cp > text_bert_norm[mid].cp) lo = mid + 1;
-        else return text_bert_norm[mid].to;
+        if (cp < text_bert_norm[mid].cp)
+            hi = mid;
+        else if (cp > text_bert_norm[mid].cp)
+            lo = mid + 1;
+        else
+            return text_bert_norm[mid].to;
     }
     return NULL;
 }

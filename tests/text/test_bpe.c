@@ -94,10 +94,10 @@ Test(bpe, matches_gpt_3_encoder_on_the_corpus, .init = setup, .fini = teardown)
 /* Random text over a mixed alphabet: letters, digits, spaces, punctuation, accents, CJK. */
 Test(bpe, matches_gpt_3_encoder_on_random_text, .init = setup, .fini = teardown)
 {
-    static const char *const atoms[] = {"a", "e", "t", "s", "The", " ", " ", "  ", "\n", "\t",
-                                        "'", "'s", "'ll", "9", "42", ",", ".", "!", "-", "é",
-                                        "ß", "д", "中", "😀", "\u00a0", "Ⅻ", "_", "$", "ing",
-                                        "tion", "room", " bed", "#", "\r\n"};
+    static const char *const atoms[] = {
+        "a",      "e", "t",  "s", "The", " ",    " ",    "  ",   "\n", "\t",  "'",  "'s",
+        "'ll",    "9", "42", ",", ".",   "!",    "-",    "é",    "ß",  "д",   "中", "😀",
+        "\u00a0", "Ⅻ", "_",  "$", "ing", "tion", "room", " bed", "#",  "\r\n"};
     json_t *texts = json_array();
     uint32_t s = 12345;
     for (int i = 0; i < 300; i++) {
@@ -117,7 +117,8 @@ Test(bpe, any_bytes_round_trip, .init = setup, .fini = teardown)
 {
     unsigned char bytes[4096];
     uint32_t s = 7;
-    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)((s = s * 1664525u + 1013904223u) >> 24);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)((s = s * 1664525u + 1013904223u) >> 24);
     int32_t *ids;
     size_t n, dl;
     err e = {0};
