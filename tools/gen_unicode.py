@@ -27,17 +27,21 @@ def cat(cp):
     return unicodedata.category(chr(cp))
 
 
-def emit_ranges(name, rs):
-    print(f"const text_range {name}[] = {{")
+def emit_items(items):
+    """Prints initialiser items packed into lines of at most 98 columns."""
     line = "   "
-    for a, b in rs:
-        item = f" {{0x{a:x}, 0x{b:x}}},"
+    for item in items:
         if len(line) + len(item) > 98:
             print(line)
             line = "   "
         line += item
     print(line)
     print("};")
+
+
+def emit_ranges(name, rs):
+    print(f"const text_range {name}[] = {{")
+    emit_items(f" {{0x{a:x}, 0x{b:x}}}," for a, b in rs)
     print(f"const size_t {name}_len = {len(rs)};\n")
 
 
@@ -71,13 +75,5 @@ for cp in range(MAX):
 print("/* Lower-case, then NFD without combining marks (BERT uncased), where it changes a")
 print(" * character, except Hangul syllables (decomposed by formula). Sorted by code point. */")
 print("const text_norm text_bert_norm[] = {")
-line = "   "
-for cp, n in entries:
-    item = f' {{0x{cp:x}, "{c_escape(n)}"}},'
-    if len(line) + len(item) > 98:
-        print(line)
-        line = "   "
-    line += item
-print(line)
-print("};")
+emit_items(f' {{0x{cp:x}, "{c_escape(n)}"}},' for cp, n in entries)
 print(f"const size_t text_bert_norm_len = {len(entries)};")
