@@ -1,6 +1,7 @@
 /* The commerce endpoints' answers (CONTRACT §9) from the catalog. */
 #include "catalog_impl.h"
 #include "design/design.h"
+#include "text/text.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,9 +22,14 @@ json_t *catalog_products_json(const catalog *c, const char *category, const char
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(list, catalog_product_json(ps[i]));
     free(ps);
+    /* Echoed as given; path and query text may not be UTF-8, JSON must be. */
+    char *cat_text = text_utf8_clean(category, strlen(category));
+    char *budget_text = budget ? text_utf8_clean(budget, strlen(budget)) : NULL;
     json_t *r = json_object();
-    json_object_set_new(r, "category", json_string(category));
-    json_object_set_new(r, "budget", budget ? json_string(budget) : json_null());
+    json_object_set_new(r, "category", json_string(cat_text));
+    json_object_set_new(r, "budget", budget_text ? json_string(budget_text) : json_null());
+    free(cat_text);
+    free(budget_text);
     json_object_set_new(r, "products", list);
     json_object_set_new(r, "count", json_integer((json_int_t)n));
     return r;

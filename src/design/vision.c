@@ -3,6 +3,7 @@
  * the furniture covers, lighting and palette from the pixels. Every fact carries how it
  * was derived. */
 #include "design_impl.h"
+#include "text/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -273,7 +274,30 @@ static char *capitalize(const char *s)
     return o;
 }
 
-json_t *design_advise_photo(const design_kb *kb, const design_advise_params *p,
+static json_t *advise_photo(const design_kb *kb, const design_advise_params *p,
+                            const design_pixels *px, err *e);
+
+/* Query strings are not checked for UTF-8 by anyone before us; JSON needs it. */
+static const char *clean(const char *s, char **keep)
+{
+    *keep = s ? text_utf8_clean(s, strlen(s)) : NULL;
+    return *keep;
+}
+
+json_t *design_advise_photo(const design_kb *kb, const design_advise_params *given,
+                            const design_pixels *px, err *e)
+{
+    char *owned[6];
+    design_advise_params cp = {
+        clean(given->prompt, &owned[0]),           clean(given->room_type, &owned[1]),
+        clean(given->objects_detected, &owned[2]), clean(given->lighting, &owned[3]),
+        clean(given->room_size, &owned[4]),        clean(given->budget, &owned[5])};
+    json_t *r = advise_photo(kb, &cp, px, e);
+    for (int i = 0; i < 6; i++) free(owned[i]);
+    return r;
+}
+
+static json_t *advise_photo(const design_kb *kb, const design_advise_params *p,
                             const design_pixels *px, err *e)
 {
     const char *prompt = p->prompt ? p->prompt : "Provide interior design recommendations";

@@ -26,6 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* A copy of s (len bytes) with every byte that does not begin a valid UTF-8 character
+ * replaced by U+FFFD, so the result can go into JSON. malloc'ed, NUL-terminated. */
+char *text_utf8_clean(const char *s, size_t len);
+
 /* ---------------------------------------------------------------- byte-level BPE */
 
 typedef struct text_bpe text_bpe;

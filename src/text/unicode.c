@@ -82,6 +82,22 @@ size_t text_utf8_put(uint32_t cp, char *out)
     return 4;
 }
 
+char *text_utf8_clean(const char *s, size_t len)
+{
+    char *out = xmalloc(3 * len + 1), *o = out;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = text_utf8_next((const unsigned char *)s + i, len - i, &cp);
+        if (cp == 0xFFFD && l == 1)
+            o += text_utf8_put(0xFFFD, o);
+        else
+            memcpy(o, s + i, l), o += l;
+        i += l;
+    }
+    *o = 0;
+    return out;
+}
+
 static size_t slot(const text_map *m, const char *key, size_t len)
 {
     size_t i = (size_t)hash64(key, len) & (m->cap - 1);

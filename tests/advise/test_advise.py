@@ -235,3 +235,14 @@ def test_black_photo_is_dim(advise):
         pytest.skip("this build has no image decoder (src/image is not on main yet)")
     r = requests.post(advise.url("/vision/analyze"), files={"file": ("b.png", png(64, 48, (0, 0, 0)), "image/png")})
     assert r.json()["lighting"] == "dim"
+
+
+def test_query_text_that_is_not_utf8_still_gives_every_key(advise):
+    r = requests.post(advise.url("/advise/") + "?prompt=%ff%fe&objects_detected=bed,%ff",
+                      files={"file": ("b.png", png(4, 4, (9, 9, 9)), "image/png")})
+    assert r.status_code == 200
+    j = r.json()
+    assert list(j)[:5] == ["advice", "prompt", "structured_prompt", "response", "metadata"]
+    assert j["prompt"] == "\ufffd\ufffd" and j["metadata"]["objects_detected"] == ["bed", "\ufffd"]
+    r = requests.post(advise.url("/vision/analyze") + "?detection_data=%ff%7B")
+    assert r.status_code == 200 and r.json()["room_type"] == "bedroom"

@@ -175,3 +175,9 @@ def test_import_10000_products(tmp_path):
         assert len(j["matches"]) == 3
     finally:
         assert s.stop() == 0
+
+
+def test_path_and_query_that_are_not_utf8(shipped):
+    r = requests.get(shipped.url("/commerce/products/%ff") + "?budget=%fe")
+    assert r.status_code == 200
+    assert r.json() == {"category": "\ufffd", "budget": "\ufffd", "products": [], "count": 0}
