@@ -20,7 +20,10 @@ def test_health_and_root(gateway):
         r = requests.get(gateway.url(path))
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/json"
-        assert r.text == '{"status":"ok","service":"Gateway"}'
+        if path == "/":
+            assert r.text == '{"status":"ok","service":"Gateway"}'
+        else:  # /health also reports the database (tests/gateway/test_designs.py)
+            assert r.text.startswith('{"status":"ok","service":"Gateway","database":{')
 
 
 def test_404_body(gateway):
