@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """match-products latency with 10,000 imported products, end to end over HTTP.
 
-Imports 10,000 generated products (plus the 73 shipped) with `artistry catalog import`,
-starts commerce, and times POST /commerce/match-products on one keep-alive connection:
+Imports 10,000 generated products (plus the 73 shipped) with `artistry catalog import`
+into the store (SQLite), starts commerce on it and, side by side, a commerce with the
+same products in memory (COMMERCE_STORE=memory, loading the CSV as its shipped catalog),
+and times POST /commerce/match-products on one keep-alive connection each, alternating:
 a typical query (category + tier: ~420 candidates) and a tier the catalog lacks (the
-whole category: ~1,250 candidates). Prints p50/p90/p99 per query kind.
+whole category: ~1,250 candidates). Prints p50/p90/p99 per store and query kind.
 Usage: bench/commerce_match.py [BUILD_DIR] [REQUESTS]   (default build, 500)"""
 import os
 import statistics
@@ -31,11 +33,16 @@ with tempfile.TemporaryDirectory() as tmp:
     csv_path = os.path.join(tmp, "products.csv")
     write_products_csv(csv_path, 10000)
     subprocess.run([binary, "catalog", "import", csv_path], env=env, check=True, capture_output=True)
+    servers = {}
     port = free_port()
-    s = Server([binary, "serve", "commerce", "--port", str(port)], port, env)
+    servers["sqlite"] = Server([binary, "serve", "commerce", "--port", str(port)], port, env)
+    port = free_port()
+    mem_env = dict(env, COMMERCE_STORE="memory", COMMERCE_CATALOG=csv_path)
+    servers["memory"] = Server([binary, "serve", "commerce", "--port", str(port)], port, mem_env)
     try:
-        session = requests.Session()
-        print("products:", session.get(s.url("/health")).json()["products"])
+        sessions = {k: requests.Session() for k in servers}
+        for k, s in servers.items():
+            print(f"{k}: products", sessions[k].get(s.url("/health")).json()["products"])
         kinds = {
             "category+tier": {"item_type": "sofa", "style": "luxury", "material": "velvet",
                               "color": "sage green", "budget": "medium"},
@@ -43,16 +50,19 @@ with tempfile.TemporaryDirectory() as tmp:
                                "color": "beige", "budget": "premium"},
         }
         for name, body in kinds.items():
-            for _ in range(20):
-                session.post(s.url("/commerce/match-products"), json=body)
-            times = []
-            for _ in range(n):
-                t0 = time.perf_counter()
-                r = session.post(s.url("/commerce/match-products"), json=body)
-                times.append((time.perf_counter() - t0) * 1e3)
-                assert r.status_code == 200 and len(r.json()["matches"]) == 3
-            times.sort()
-            print(f"{name:15s} n={n} p50={statistics.median(times):.2f} ms "
-                  f"p90={times[int(n * 0.9)]:.2f} ms p99={times[int(n * 0.99)]:.2f} ms")
+            times = {k: [] for k in servers}
+            for i in range(n + 20):
+                for k, s in servers.items():
+                    t0 = time.perf_counter()
+                    r = sessions[k].post(s.url("/commerce/match-products"), json=body)
+                    dt = (time.perf_counter() - t0) * 1e3
+                    assert r.status_code == 200 and len(r.json()["matches"]) == 3
+                    if i >= 20:
+                        times[k].append(dt)
+            for k, t in times.items():
+                t.sort()
+                print(f"{k:7s} {name:15s} n={n} p50={statistics.median(t):.2f} ms "
+                      f"p90={t[int(n * 0.9)]:.2f} ms p99={t[int(n * 0.99)]:.2f} ms")
     finally:
-        s.stop()
+        for s in servers.values():
+            s.stop()

@@ -8,15 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-catalog *catalog_new(void)
+static catalog *catalog_with(const catalog_store_ops *ops, void *st)
 {
     catalog *c = xcalloc(1, sizeof *c);
-    c->ops = &catalog_memstore_ops;
-    c->store = catalog_memstore_new();
+    c->ops = ops;
+    c->store = st;
     c->synonyms = json_object();
     c->category_aliases = json_object();
     c->affiliate = json_pack("{s:s}", "default", "{url}?ref=artistry&session={session}");
     return c;
+}
+
+catalog *catalog_new(void)
+{
+    return catalog_with(&catalog_memstore_ops, catalog_memstore_new());
+}
+
+catalog *catalog_open_store(struct store *db, err *e)
+{
+    void *st = catalog_sqlstore_open(db, e);
+    return st ? catalog_with(&catalog_sqlstore_ops, st) : NULL;
 }
 
 void catalog_free(catalog *c)
@@ -36,6 +47,13 @@ void catalog_product_free(catalog_product *p)
                  p->price, p->budget_tier, p->vendor,   p->url,   p->image_url, p->description};
     for (size_t i = 0; i < ARRAY_LEN(f); i++) free(f[i]);
     free(p);
+}
+
+int catalog_copy_words(catalog *c, const catalog *from)
+{
+    json_object_update(c->synonyms, from->synonyms);
+    json_object_update(c->category_aliases, from->category_aliases);
+    return 0;
 }
 
 size_t catalog_count(const catalog *c)
@@ -472,12 +490,14 @@ int catalog_load_text(catalog *c, const char *name, const char *text, size_t len
     }
 out:
     if (rc == 0) {
-        for (size_t i = 0; i < np; i++) c->ops->put(c->store, ps[i]);
-        if (json_is_object(root)) {
+        size_t count = np;
+        np = 0; /* the store owns them now, stored or not */
+        rc = c->ops->put(c->store, ps, count, e);
+        if (rc == 0 && json_is_object(root)) {
             json_object_update(c->synonyms, json_object_get(root, "synonyms"));
             json_object_update(c->category_aliases, json_object_get(root, "category_aliases"));
         }
-        rc = (int)np;
+        if (rc == 0) rc = (int)count;
     } else {
         for (size_t i = 0; i < np; i++) catalog_product_free(ps[i]);
     }

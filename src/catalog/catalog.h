@@ -12,10 +12,10 @@
  *     ...
  *     catalog_free(c);
  *
- * Products live behind a small storage interface (catalog_impl.h): an in-memory store with
- * its own BM25 index today; the SQLite/PostgreSQL store with FTS5/tsvector plugs in behind
- * the same calls. A catalog is read-only while it serves: load everything first, then share
- * it between threads freely.
+ * Products live behind a small storage interface (catalog_impl.h): in memory with our own
+ * BM25 (catalog_new), or in the database of src/store with SQLite FTS5 / PostgreSQL
+ * tsvector relevance (catalog_open_store). A catalog is read-only while it serves: load
+ * everything first, then share it between threads freely.
  */
 #ifndef ARTISTRY_CATALOG_H
 #define ARTISTRY_CATALOG_H
@@ -40,6 +40,11 @@ typedef struct catalog catalog;
 
 /* An empty catalog on the in-memory store. */
 catalog *catalog_new(void);
+/* A catalog whose products live in the database (src/store; tables catalog_products and
+ * its full-text index, created when missing): what is there is loaded at once; products added later are written through, all of one
+ * load in one transaction. db must outlive the catalog. NULL with e (503 unreachable). */
+struct store;
+catalog *catalog_open_store(struct store *db, err *e);
 void catalog_free(catalog *c);
 
 /* Adds the products of a JSON file ({"products":[...], "synonyms":{...},
@@ -51,6 +56,9 @@ void catalog_free(catalog *c);
 int catalog_load_file(catalog *c, const char *path, err *e);
 /* The same from memory; name is used in messages and its extension (.csv) picks CSV. */
 int catalog_load_text(catalog *c, const char *name, const char *text, size_t len, err *e);
+
+/* Adds from's synonyms and category aliases to c (products are not copied). Returns 0. */
+int catalog_copy_words(catalog *c, const catalog *from);
 
 size_t catalog_count(const catalog *c);
 /* NULL when unknown. Borrowed; valid until the product is replaced or the catalog freed. */

@@ -4,12 +4,13 @@
 
 #include "catalog/catalog.h"
 
-/* Where products are kept and searched. The in-memory store (memstore.c) is the only one
- * today; a store on src/store (SQLite FTS5 bm25, PostgreSQL ts_rank) implements the same
- * slots. Every slot is required. */
+/* Where products are kept and searched: in memory (memstore.c) or in the database of
+ * src/store (sqlstore.c: SQLite FTS5 bm25, PostgreSQL ts_rank, with an in-memory mirror
+ * for listing). Every slot is required. */
 typedef struct catalog_store_ops {
-    /* Adds or replaces (by id) a product; the store takes ownership of p. */
-    void (*put)(void *st, catalog_product *p);
+    /* Adds or replaces (by id) n products, all or none; the store takes ownership of them
+     * either way. 0, or -1 with e (503 when the database is unreachable). */
+    int (*put)(void *st, catalog_product **ps, size_t n, err *e);
     size_t (*count)(void *st);
     const catalog_product *(*get)(void *st, const char *id);
     /* Products of a category (lower-case), and of a tier when tier is not NULL, in the
@@ -22,8 +23,11 @@ typedef struct catalog_store_ops {
     void (*free)(void *st);
 } catalog_store_ops;
 
-extern const catalog_store_ops catalog_memstore_ops;
+extern const catalog_store_ops catalog_memstore_ops, catalog_sqlstore_ops;
 void *catalog_memstore_new(void);
+/* The database store: loads every product of db into its mirror. NULL with e. */
+struct store;
+void *catalog_sqlstore_open(struct store *db, err *e);
 
 struct catalog {
     const catalog_store_ops *ops;

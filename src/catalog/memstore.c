@@ -1,5 +1,5 @@
-/* The in-memory product store: products in insertion order, an id index, and an
- * inverted-file-free BM25 (each product keeps its term counts; document frequencies are
+/* The in-memory product store: products in insertion order, an id index, and BM25
+ * without an inverted index (each product keeps its term counts; document frequencies are
  * kept globally), which is all a catalog of tens of thousands of products needs. */
 #include "catalog_impl.h"
 
@@ -105,9 +105,8 @@ static long find(memstore *m, const char *id)
     return -1;
 }
 
-static void mem_put(void *st, catalog_product *p)
+static void put_one(memstore *m, catalog_product *p)
 {
-    memstore *m = st;
     termbuf t = {0};
     const char *fields[] = {p->name, p->category, p->style, p->material, p->color, p->description};
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) catalog_words(fields[i], add_term, &t);
@@ -139,6 +138,13 @@ static void mem_put(void *st, catalog_product *p)
         }
         h = hash64(&h, sizeof h);
     }
+}
+
+static int mem_put(void *st, catalog_product **ps, size_t n, err *e)
+{
+    (void)e;
+    for (size_t i = 0; i < n; i++) put_one(st, ps[i]);
+    return 0;
 }
 
 static size_t mem_count(void *st)

@@ -78,7 +78,8 @@ static void expand(const catalog *c, const char *text, field_query *f)
 static double field_match(const field_query *q, const char *product_field)
 {
     if (q->own.n == 0) return 0;
-    wordset have = {0};
+    wordset have; /* only the first have.n entries are read: no need to clear 4 KB */
+    have.n = 0;
     catalog_words(product_field, add_word, &have);
     double got = 0;
     for (size_t i = 0; i < q->own.n; i++) {

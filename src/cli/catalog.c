@@ -1,37 +1,21 @@
-/* artistry catalog import FILE... : checks product files (JSON or CSV) and adds them to
- * the commerce service's imports, which it loads at start-up after the shipped catalog. */
+/* artistry catalog import FILE... | count : products into the commerce service's store. */
 #include "cli/cli.h"
 
 #include "commerce/commerce.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: artistry catalog import FILE...\n"
                  "       artistry catalog count\n\n"
                  "import checks each FILE (JSON: a list of products or {\"products\": [...]};\n"
-                 "CSV: a header row naming the fields, then one product per row) and copies it\n"
-                 "into $ARTISTRY_DATA_DIR/catalog/ (default ./var/catalog), where the commerce\n"
-                 "service loads it at start-up, after the shipped catalog; a product whose id\n"
-                 "exists replaces it. Restart commerce to serve the new products.\n"
-                 "count prints how many products the service would load.\n");
-}
-
-static int mkdirs(const char *path)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) && errno != EEXIST) return -1;
-            *s = '/';
-        }
-    return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
+                 "CSV: a header row naming the fields, then one product per row) and adds its\n"
+                 "products to the store the commerce service reads (DATABASE_URL, default\n"
+                 "sqlite://$ARTISTRY_DATA_DIR/artistry.db), all of a file or none; a product\n"
+                 "whose id exists is replaced. Restart commerce to serve them.\n"
+                 "count prints how many products the service would serve.\n");
 }
 
 int cli_catalog(int argc, char **argv)
@@ -40,48 +24,30 @@ int cli_catalog(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    err e = {0};
-    if (strcmp(argv[1], "count") == 0) {
-        catalog *c = commerce_load_catalog(&e);
-        if (!c) {
-            fprintf(stderr, "artistry catalog: %s\n", e.msg);
-            return 1;
-        }
-        printf("%zu\n", catalog_count(c));
-        catalog_free(c);
-        return 0;
-    }
-    if (strcmp(argv[1], "import") != 0 || argc < 3) {
+    bool import = strcmp(argv[1], "import") == 0;
+    if ((!import && strcmp(argv[1], "count") != 0) || (import && argc < 3)) {
         usage(stderr);
         return 2;
     }
-    const char *dir = commerce_import_dir();
-    if (mkdirs(dir)) {
-        fprintf(stderr, "artistry catalog: cannot create %s: %s\n", dir, strerror(errno));
+    err e = {0};
+    store *db;
+    catalog *c = commerce_open_catalog(true, &db, &e);
+    if (!c) {
+        fprintf(stderr, "artistry catalog: %s\n", e.msg);
         return 1;
     }
-    for (int i = 2; i < argc; i++) {
-        size_t len;
-        char *text = file_read(argv[i], &len, &e);
-        catalog *c = catalog_new();
-        int n = text ? catalog_load_text(c, argv[i], text, len, &e) : -1;
-        catalog_free(c);
+    int status = 0;
+    for (int i = 2; import && i < argc && status == 0; i++) {
+        int n = catalog_load_file(c, argv[i], &e);
         if (n < 0) {
             fprintf(stderr, "artistry catalog: %s\n", e.msg);
-            free(text);
-            return 1;
+            status = 1;
+        } else {
+            printf("imported %d products from %s into %s\n", n, argv[i], store_url_redacted(db));
         }
-        const char *base = strrchr(argv[i], '/');
-        base = base ? base + 1 : argv[i];
-        char dest[8400];
-        snprintf(dest, sizeof dest, "%s/%s", dir, base);
-        if (file_write(dest, text, len, &e)) {
-            fprintf(stderr, "artistry catalog: %s\n", e.msg);
-            free(text);
-            return 1;
-        }
-        free(text);
-        printf("imported %d products from %s into %s\n", n, argv[i], dest);
     }
-    return 0;
+    if (!import) printf("%zu\n", catalog_count(c));
+    catalog_free(c);
+    store_close(db);
+    return status;
 }

@@ -1,70 +1,99 @@
-/* The commerce service's routes over the catalog. The catalog is loaded once at start-up
- * (the shipped products, then the imports in name order) and is read-only while serving. */
+/* The commerce service's routes over the catalog. The catalog is opened once at start-up
+ * and is read-only while serving. */
 #include "commerce/commerce.h"
 
 #include "design/design.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static catalog *cat;
+static store *db;
 
-const char *commerce_import_dir(void)
+static const char *shipped_path(void)
 {
-    static char dir[4096];
-    snprintf(dir, sizeof dir, "%s/catalog", cfg_str("ARTISTRY_DATA_DIR", "./var"));
-    return dir;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static bool importable(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".json") == 0) ||
-                              (n > 4 && strcmp(name + n - 4, ".csv") == 0));
-}
-
-catalog *commerce_load_catalog(err *e)
-{
-    char def[4200];
+    static char def[4200];
     snprintf(def, sizeof def, "%s/catalog.json", design_data_dir());
-    const char *path = cfg_str("COMMERCE_CATALOG", def);
-    catalog *c = catalog_new();
-    if (catalog_load_file(c, path, e) < 0) goto fail;
-    struct dirent **ents;
-    int n = scandir(commerce_import_dir(), &ents, NULL, by_name);
-    for (int i = 0; i < n; i++) {
-        if (importable(ents[i]->d_name) && c) {
-            char p[8400];
-            snprintf(p, sizeof p, "%s/%s", commerce_import_dir(), ents[i]->d_name);
-            if (catalog_load_file(c, p, e) < 0) {
-                catalog_free(c);
-                c = NULL;
-            }
-        }
-        free(ents[i]);
-    }
-    if (n >= 0) free(ents);
-    if (!c) return NULL;
+    return cfg_str("COMMERCE_CATALOG", def);
+}
+
+static int set_templates(catalog *c, err *e)
+{
     const char *tmpl = cfg_str("COMMERCE_AFFILIATE_TEMPLATES", NULL);
-    if (tmpl) {
-        json_error_t je;
-        json_t *t = json_loads(tmpl, 0, &je);
-        int rc = t ? catalog_set_affiliate_templates(c, t, e) : -1;
-        if (!t) err_set(e, 400, "COMMERCE_AFFILIATE_TEMPLATES: %s", je.text);
-        json_decref(t);
-        if (rc) goto fail;
+    if (!tmpl) return 0;
+    json_error_t je;
+    json_t *t = json_loads(tmpl, 0, &je);
+    int rc = t ? catalog_set_affiliate_templates(c, t, e) : -1;
+    if (!t) err_set(e, 400, "COMMERCE_AFFILIATE_TEMPLATES: %s", je.text);
+    json_decref(t);
+    return rc;
+}
+
+/* Loads the shipped catalog into c; into a store only when the file differs from the one
+ * seeded last (its hash is kept in the store), so imports that replace shipped products
+ * survive restarts until the shipped file itself changes. The synonyms and category
+ * aliases are always read, since they live in the file, not the table. */
+static int seed(catalog *c, store *s, err *e)
+{
+    const char *path = shipped_path();
+    size_t len;
+    char *text = file_read(path, &len, e);
+    if (!text) return -1;
+    char hash[33];
+    hash128_hex(text, len, hash);
+    size_t old_len = 0;
+    err ignore = {0};
+    char *old = s ? store_kv_get(s, "catalog", "seeded", &old_len, &ignore) : NULL;
+    bool fresh = old && strcmp(old, hash) == 0;
+    free(old);
+    int rc;
+    if (fresh) {
+        /* Products are in the table already: only the word maps are needed. */
+        catalog *words = catalog_new();
+        rc = catalog_load_text(words, path, text, len, e);
+        if (rc >= 0) rc = catalog_copy_words(c, words);
+        catalog_free(words);
+    } else {
+        rc = catalog_load_text(c, path, text, len, e);
+        if (rc >= 0 && s && store_kv_put(s, "catalog", "seeded", hash, strlen(hash), 0, e)) rc = -1;
+        if (rc >= 0) log_info("catalog seeded file=%s products=%d", path, rc);
+    }
+    free(text);
+    return rc < 0 ? -1 : 0;
+}
+
+catalog *commerce_open_catalog(bool require_store, store **dbp, err *e)
+{
+    *dbp = NULL;
+    catalog *c = NULL;
+    const char *mode = cfg_str("COMMERCE_STORE", "database");
+    if (strcmp(mode, "memory") != 0) {
+        store_params p = store_default_params();
+        err se = {0};
+        store *s = store_params_from_env(&p, &se) == 0 ? store_open(&p, &se) : NULL;
+        if (s) c = catalog_open_store(s, &se);
+        if (c) {
+            *dbp = s;
+        } else {
+            store_close(s);
+            if (require_store) {
+                *e = se;
+                return NULL;
+            }
+            log_warn("catalog store unavailable, serving the shipped catalog from memory "
+                     "err=\"%s\"",
+                     se.msg);
+        }
+    }
+    if (!c) c = catalog_new();
+    if (seed(c, *dbp, e) || set_templates(c, e)) {
+        catalog_free(c);
+        store_close(*dbp);
+        *dbp = NULL;
+        return NULL;
     }
     return c;
-fail:
-    catalog_free(c);
-    return NULL;
 }
 
 static void health(http_req *rq, http_res *rs, void *ud)
@@ -99,7 +128,7 @@ static void products(http_req *rq, http_res *rs, void *ud)
 
 static int commerce_init(http_server *s, err *e)
 {
-    cat = commerce_load_catalog(e);
+    cat = commerce_open_catalog(false, &db, e);
     if (!cat) return -1;
     log_info("catalog loaded products=%zu", catalog_count(cat));
     http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
@@ -122,6 +151,8 @@ static void commerce_fini(void)
 {
     catalog_free(cat);
     cat = NULL;
+    store_close(db);
+    db = NULL;
 }
 
 const http_service commerce_service = {

@@ -4,22 +4,26 @@
  *
  *     artistry serve commerce
  *
- * Configuration: COMMERCE_CATALOG (the shipped catalog, default <data>/catalog.json),
- * ARTISTRY_DATA_DIR (imports from `artistry catalog import` live in its catalog/ folder
- * and are loaded after the shipped catalog, replacing products by id),
- * COMMERCE_AFFILIATE_TEMPLATES (a JSON object vendor → link template, see catalog.h).
+ * Products live in the store (DATABASE_URL; default sqlite://$ARTISTRY_DATA_DIR/artistry.db),
+ * seeded from the shipped catalog (COMMERCE_CATALOG, default <data>/catalog.json) whenever
+ * that file changes; `artistry catalog import` adds to the same store. COMMERCE_STORE=memory
+ * keeps the catalog in memory instead (the shipped file only), as does a store that cannot
+ * be opened (logged). COMMERCE_AFFILIATE_TEMPLATES: a JSON object vendor → link template
+ * (see catalog.h).
  */
 #ifndef ARTISTRY_COMMERCE_H
 #define ARTISTRY_COMMERCE_H
 
 #include "catalog/catalog.h"
 #include "http/http.h"
+#include "store/store.h"
 
 extern const http_service commerce_service;
 
-/* Loads the shipped catalog and every import, as the service does at start-up. */
-catalog *commerce_load_catalog(err *e);
-/* The folder imports are kept in: $ARTISTRY_DATA_DIR/catalog (default ./var/catalog). */
-const char *commerce_import_dir(void);
+/* Opens the catalog as the service does: the store (seeded when the shipped catalog
+ * changed) or memory. *db receives the store to close after the catalog (NULL in memory
+ * mode). NULL with e when the shipped catalog or the templates are bad, or when
+ * require_store is set and the store cannot be opened. */
+catalog *commerce_open_catalog(bool require_store, store **db, err *e);
 
 #endif
