@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"serve", "run one service in the foreground", cli_serve},
     {"up", "start every service, wait for health, supervise them", cli_up},
     {"version", "print the version", cli_version},
+    {"nn", "inspect, run and time ONNX models", cli_nn},
 };
 
 static void usage(FILE *out)
