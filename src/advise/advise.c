@@ -4,9 +4,7 @@
 #include "advise/advise.h"
 
 #include "design/design.h"
-#ifdef ADVISE_HAVE_IMAGE
 #include "image/image.h"
-#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +40,9 @@ static void health(http_req *rq, http_res *rs, void *ud)
                             (int)design_kb_item_count(kb)));
 }
 
-/* The photo, decoded, or NULL when there is none. A part that is not an image is a 415
- * (the original crashed with a 500). */
+/* The photo, decoded upright (EXIF) and small: the analysis samples at most 20,000
+ * pixels. A part that is not an image is the decoder's 4xx (415, 422, 413), where the
+ * original crashed with a 500. */
 typedef struct photo {
     design_pixels px;
     void *owner;
@@ -56,7 +55,6 @@ static int read_photo(const http_part *part, photo *out, err *e)
         err_set(e, 400, "the uploaded file is empty");
         return -1;
     }
-#ifdef ADVISE_HAVE_IMAGE
     img_decode_params dp = img_decode_default_params();
     dp.fit_w = dp.fit_h = 512; /* analysis samples 20,000 pixels: a small decode will do */
     img *im = img_decode(part->data, part->len, &dp, NULL, e);
@@ -64,27 +62,11 @@ static int read_photo(const http_part *part, photo *out, err *e)
     out->px = (design_pixels){im->data, im->w, im->h, im->stride};
     out->owner = im;
     return 0;
-#else
-    static const struct {
-        const char *magic;
-        size_t len, at;
-    } kinds[] = {{"\xFF\xD8\xFF", 3, 0}, {"\x89PNG\r\n\x1a\n", 8, 0}, {"WEBP", 4, 8}};
-    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-        if (part->len >= kinds[i].at + kinds[i].len &&
-            memcmp(part->data + kinds[i].at, kinds[i].magic, kinds[i].len) == 0)
-            return 1; /* an image we cannot decode in this build: not analysed */
-    err_set(e, 415, "not an image: expected JPEG, PNG or WebP");
-    return -1;
-#endif
 }
 
 static void photo_free(photo *p)
 {
-#ifdef ADVISE_HAVE_IMAGE
     img_free(p->owner);
-#else
-    (void)p;
-#endif
 }
 
 /* A query parameter, or the form field of the same name (the frontend sends prompt as a
