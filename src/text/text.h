@@ -1,7 +1,7 @@
 /*
- * text — tokenizers: GPT-2's byte-level BPE and BERT's WordPiece (as MiniLM and the
- * sentence-transformers models use it). A decoder-LM generation loop and sentence
- * embeddings belong here too once the nn engine is on main.
+ * text — tokenizers (GPT-2's byte-level BPE, BERT's WordPiece as MiniLM and the
+ * sentence-transformers models use it), a decoder-LM generation loop with a KV cache, and
+ * sentence embeddings.
  *
  *     err e = {0};
  *     text_bpe *bpe = text_bpe_load("vocab.json", "merges.txt", &e);  // or encoder.json, vocab.bpe
@@ -14,6 +14,16 @@
  *     text_wordpiece_encode(wp, "Héllo, world!", 13, 128, &ids, &n, &e);
  *     // [CLS] hello , world ! [SEP]
  *
+ * The decoder loop and the embedder run ONNX models on the nn engine:
+ *
+ *     text_lm *lm = text_lm_load("gpt2/model.onnx", 2, &e);     // vocab.json, merges.txt beside it
+ *     text_lm_params p = text_lm_default_params();  p.seed = 42;
+ *     char *advice = text_lm_generate(lm, "Suggestion:", &p, &e);  // free()
+ *
+ *     text_embedder *m = text_embedder_load("minilm/model.onnx", "minilm/vocab.txt", 2, &e);
+ *     float *v; size_t dim;
+ *     text_embed(m, "beige fabric bed", 16, &v, &dim, &e);       // unit length, free(v)
+ *
  * Both tokenizers are read-only after loading and safe to share between threads. Input
  * text is UTF-8; invalid bytes are not an error: BPE encodes every byte losslessly, and
  * WordPiece treats an invalid byte as an unknown character.
@@ -23,6 +33,7 @@
 
 #include "core/core.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,5 +86,52 @@ int32_t text_wordpiece_token_id(const text_wordpiece *w, const char *token);
  * the final [SEP]. *ids is malloc'ed. Returns 0, or -1 with e for a max_len of 1. */
 int text_wordpiece_encode(const text_wordpiece *w, const char *text, size_t len, size_t max_len,
                           int32_t **ids, size_t *n, err *e);
+
+/* ---------------------------------------------------------------- decoder LM */
+
+typedef struct text_lm text_lm;
+
+typedef struct text_lm_params {
+    int max_new_tokens;    /* default 150 */
+    float temperature;     /* default 0.7; <= 0 is greedy */
+    int top_k;             /* default 50 (Hugging Face's); <= 0 keeps all */
+    float top_p;           /* default 1.0 (off) */
+    uint64_t seed;         /* the same seed, prompt and model give the same text */
+    bool use_cache;        /* default true: each step runs one token on the KV cache */
+    int max_prompt_tokens; /* default 512: a longer prompt keeps its end */
+} text_lm_params;
+
+text_lm_params text_lm_default_params(void);
+/* Loads a GPT-2-layout decoder with a KV cache (inputs input_ids and
+ * past_key_values.N.key/value [batch, heads, past, head_size]; outputs logits and
+ * present.N.key/value) and the vocab.json and merges.txt in its folder. threads 0 = the
+ * engine's default. NULL with e (400 for a model of another layout). Shared by threads. */
+text_lm *text_lm_load(const char *onnx_path, int threads, err *e);
+void text_lm_free(text_lm *lm);
+const text_bpe *text_lm_tokenizer(const text_lm *lm);
+size_t text_lm_vocab_size(const text_lm *lm);
+/* The logits after ids (vocab floats into out): with the cache, one token per run; without,
+ * one run over all of them. The two agree to rounding; tests hold them to it. */
+int text_lm_last_logits(text_lm *lm, const int32_t *ids, size_t n, bool use_cache, float *out,
+                        err *e);
+/* One draw from logits (modified in place) under p, advancing *rng. */
+int32_t text_lm_sample(const float *logits, size_t vocab, const text_lm_params *p, uint64_t *rng);
+/* The text generated after prompt (malloc'ed; the prompt is not repeated), stopping at
+ * <|endoftext|> or max_new_tokens. NULL with e when the model fails. */
+char *text_lm_generate(text_lm *lm, const char *prompt, const text_lm_params *p, err *e);
+
+/* ---------------------------------------------------------------- sentence embeddings */
+
+typedef struct text_embedder text_embedder;
+
+/* A sentence-transformers encoder in ONNX (inputs input_ids, attention_mask and, if it has
+ * one, token_type_ids; first output the token states [1, T, dim]) with its uncased
+ * WordPiece vocab.txt. NULL with e. Shared by threads. */
+text_embedder *text_embedder_load(const char *onnx_path, const char *vocab_txt, int threads,
+                                  err *e);
+void text_embedder_free(text_embedder *m);
+/* The mean of the token states, L2-normalised: *out (malloc'ed) holds *dim floats. Texts
+ * are cut at 256 WordPiece tokens. */
+int text_embed(text_embedder *m, const char *text, size_t len, float **out, size_t *dim, err *e);
 
 #endif
