@@ -5,11 +5,40 @@
 
 #include "design/design.h"
 #include "image/image.h"
+#include "text/text.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 static design_kb *kb;
+/* The optional language model (ADVISE_LM_PATH): free text instead of the rules' text. */
+static text_lm *lm;
+static text_lm_params lm_params;
+static bool lm_seeded; /* ADVISE_LM_SEED set: every answer reproducible */
+
+/* Replaces the text fields of a rules answer with the model's, when there is a model. */
+static int add_lm_text(json_t *r, const char *user_prompt, const char *const *fields,
+                       size_t nfields, err *e)
+{
+    if (!lm) return 0;
+    char *prompt = design_lm_prompt(r, user_prompt);
+    text_lm_params p = lm_params;
+    if (!lm_seeded) random_bytes(&p.seed, sizeof p.seed);
+    char *text = text_lm_generate(lm, prompt, &p, e);
+    free(prompt);
+    if (!text) return -1;
+    /* Strip the spaces and newlines a model leaves around its text, as the original did. */
+    char *a = text, *z = text + strlen(text);
+    while (*a == ' ' || *a == '\n') a++;
+    while (z > a && (z[-1] == ' ' || z[-1] == '\n')) *--z = 0;
+    char *clean = text_utf8_clean(a, strlen(a));
+    for (size_t i = 0; i < nfields; i++) json_object_set_new(r, fields[i], json_string(clean));
+    json_object_set_new(r, "source", json_string("lm"));
+    free(clean);
+    free(text);
+    return 0;
+}
 
 typedef json_t *(*design_fn)(const design_kb *, const json_t *, err *);
 
@@ -26,7 +55,21 @@ static void json_route(http_req *rq, http_res *rs, void *ud)
 {
     design_fn fn = (design_fn)ud;
     err e = {0};
-    json_t *r = fn(kb, http_req_json(rq), &e);
+    json_t *body = http_req_json(rq);
+    json_t *r = fn(kb, body, &e);
+    if (r && fn == design_advise_json) {
+        const char *f[] = {"advice"};
+        if (add_lm_text(r, json_string_value(json_object_get(body, "prompt")), f, 1, &e)) {
+            json_decref(r);
+            r = NULL;
+        }
+    } else if (r && fn == design_advise_structured) {
+        const char *f[] = {"raw_text"};
+        if (add_lm_text(r, json_string_value(json_object_get(body, "style_intent")), f, 1, &e)) {
+            json_decref(r);
+            r = NULL;
+        }
+    }
     answer(rs, rq, r, &e);
 }
 
@@ -36,8 +79,37 @@ static void health(http_req *rq, http_res *rs, void *ud)
     (void)ud;
     http_res_json(rs, 200,
                   json_pack("{s:s,s:s,s:s,s:s,s:i}", "status", "ok", "service", "Advise (LLaVA)",
-                            "device", "cpu", "advice_source", "rules", "knowledge_items",
-                            (int)design_kb_item_count(kb)));
+                            "device", "cpu", "advice_source", lm ? "lm" : "rules",
+                            "knowledge_items", (int)design_kb_item_count(kb)));
+}
+
+/* ADVISE_LM_PATH and its settings (the original's sampling by default). */
+static int load_lm(err *e)
+{
+    const char *path = cfg_str("ADVISE_LM_PATH", NULL);
+    if (!path || !*path) return 0;
+    long max_new, threads, seed;
+    double temp, top_p;
+    bool has_seed = cfg_str("ADVISE_LM_SEED", NULL) != NULL;
+    if (cfg_int("ADVISE_LM_MAX_NEW_TOKENS", 200, 1, 2048, &max_new, e) ||
+        cfg_double("ADVISE_LM_TEMPERATURE", 0.7, 0, 10, &temp, e) ||
+        cfg_double("ADVISE_LM_TOP_P", 0.9, 0, 1, &top_p, e) ||
+        cfg_int("ADVISE_LM_SEED", 0, 0, LONG_MAX, &seed, e) ||
+        cfg_int("ADVISE_LM_THREADS", 0, 0, 256, &threads, e))
+        return -1;
+    lm = text_lm_load(path, (int)threads, e);
+    if (!lm) {
+        err_prefix(e, "ADVISE_LM_PATH: ");
+        return -1;
+    }
+    lm_params = text_lm_default_params();
+    lm_params.max_new_tokens = (int)max_new;
+    lm_params.temperature = (float)temp;
+    lm_params.top_p = (float)top_p;
+    lm_params.seed = (uint64_t)seed;
+    lm_seeded = has_seed;
+    log_info("language model loaded path=%s", path);
+    return 0;
 }
 
 /* The photo, decoded upright (EXIF) and small: the analysis samples at most 20,000
@@ -94,6 +166,11 @@ static void advise_photo(http_req *rq, http_res *rs, void *ud)
     if (got < 0) return http_res_err(rs, &e);
     json_t *r = design_advise_photo(kb, &p, got == 0 ? &ph.px : NULL, &e);
     if (got == 0) photo_free(&ph);
+    const char *f[] = {"advice", "response"};
+    if (r && add_lm_text(r, json_string_value(json_object_get(r, "prompt")), f, 2, &e)) {
+        json_decref(r);
+        r = NULL;
+    }
     answer(rs, rq, r, &e);
 }
 
@@ -116,7 +193,7 @@ static int advise_init(http_server *s, err *e)
 {
     const char *dir = design_data_dir();
     kb = design_kb_load(dir, e);
-    if (!kb) return -1;
+    if (!kb || load_lm(e)) return -1;
     log_info("knowledge base loaded dir=%s items=%zu", dir, design_kb_item_count(kb));
     const http_route_opts light_json = {.body = HTTP_BODY_JSON};
     struct {
@@ -139,6 +216,8 @@ static int advise_init(http_server *s, err *e)
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         http_route_opts o = light_json;
         o.summary = routes[i].summary;
+        /* The language model runs on the worker pool, never on an HTTP thread. */
+        o.heavy = routes[i].fn == design_advise_json || routes[i].fn == design_advise_structured;
         http_route(s, "POST", routes[i].path, json_route, (void *)routes[i].fn, &o);
     }
     http_route(s, "POST", "/advise/", advise_photo, NULL,
@@ -156,6 +235,8 @@ static void advise_fini(void)
 {
     design_kb_free(kb);
     kb = NULL;
+    text_lm_free(lm);
+    lm = NULL;
 }
 
 const http_service advise_service = {

@@ -212,3 +212,29 @@ char *design_recommend_text(const json_t *recs)
     }
     return text;
 }
+
+char *design_lm_prompt(const json_t *answer, const char *user_prompt)
+{
+    const json_t *facts = json_object_get(answer, "metadata");
+    if (!facts) facts = json_object_get(answer, "input_data");
+    const char *room = json_string_value(json_object_get(facts, "room_type"));
+    const char *light = json_string_value(json_object_get(facts, "lighting"));
+    const char *size = json_string_value(json_object_get(facts, "room_size"));
+    const json_t *objs = json_object_get(facts, "objects_detected");
+    char *objects = xstrdup("");
+    for (size_t i = 0; i < json_array_size(objs); i++) {
+        char *next =
+            xasprintf("%s%s%s", objects, i ? ", " : "", json_string_value(json_array_get(objs, i)));
+        free(objects);
+        objects = next;
+    }
+    char *context = design_recommend_text(json_object_get(answer, "recommendations"));
+    char *p = xasprintf("User request: %s\nContext:\nA %s %s with %s light%s%s.\n%s\n"
+                        "Suggestion:",
+                        user_prompt ? user_prompt : "Interior design recommendations",
+                        size ? size : "medium", room ? room : "room", light ? light : "natural",
+                        *objects ? "; it has " : "", objects, context);
+    free(objects);
+    free(context);
+    return p;
+}

@@ -160,6 +160,12 @@ typedef struct design_advise_params {
 json_t *design_advise_photo(const design_kb *kb, const design_advise_params *p,
                             const design_pixels *px, err *e);
 
+/* The prompt for a language model's free text, from an answer of design_advise_json,
+ * design_advise_photo or design_advise_structured (its metadata or input_data) and the
+ * user's request: the room's facts and the rule-based recommendations as context, in the
+ * original's "User request / Context / Suggestion" shape. malloc'ed. */
+char *design_lm_prompt(const json_t *answer, const char *user_prompt);
+
 /* ---------------------------------------------------------------- JSON helpers */
 
 /* Python's round(x, ndigits) for floats: correctly rounded, ties to even on the exact

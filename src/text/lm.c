@@ -7,6 +7,8 @@
 
 #include "nn/nn.h"
 
+#include <jansson.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ struct text_lm {
     int layers;
     int64_t heads, head_dim, vocab;
     int32_t eos;
+    int64_t context; /* positions the model has: config.json's n_positions, else 1024 */
     char past_k[MAX_LAYERS][48], past_v[MAX_LAYERS][48];
     char present_k[MAX_LAYERS][48], present_v[MAX_LAYERS][48];
 };
@@ -84,6 +87,14 @@ text_lm *text_lm_load(const char *onnx_path, int threads, err *e)
         snprintf(lm->present_k[l], sizeof lm->present_k[l], "present.%d.key", l);
         snprintf(lm->present_v[l], sizeof lm->present_v[l], "present.%d.value", l);
     }
+    lm->context = 1024;
+    char *cfg = sibling(onnx_path, "config.json");
+    json_t *conf = json_load_file(cfg, 0, NULL);
+    free(cfg);
+    const json_t *np = json_object_get(conf, "n_positions");
+    if (!json_is_integer(np)) np = json_object_get(conf, "max_position_embeddings");
+    if (json_is_integer(np) && json_integer_value(np) > 1) lm->context = json_integer_value(np);
+    json_decref(conf);
     lm->vocab = (int64_t)text_bpe_vocab_size(lm->bpe);
     lm->eos = text_bpe_token_id(lm->bpe, "<|endoftext|>");
     return lm;
@@ -257,8 +268,12 @@ char *text_lm_generate(text_lm *lm, const char *prompt, const text_lm_params *p,
     int32_t *ids;
     size_t n;
     if (text_bpe_encode(lm->bpe, prompt, strlen(prompt), &ids, &n, e)) return NULL;
-    /* Keep the end of a long prompt, as truncation on the left would. */
+    /* Keep the end of a long prompt, as truncation on the left would, leaving room in the
+     * model's context for what is generated. */
     size_t max_prompt = p->max_prompt_tokens > 0 ? (size_t)p->max_prompt_tokens : n;
+    int64_t room = lm->context - (p->max_new_tokens > 0 ? p->max_new_tokens : 0);
+    if (room < 1) room = 1;
+    if ((int64_t)max_prompt > room) max_prompt = (size_t)room;
     size_t skip = n > max_prompt ? n - max_prompt : 0;
     size_t cap = n - skip + (size_t)(p->max_new_tokens > 0 ? p->max_new_tokens : 0) + 1;
     int32_t *seq = xmalloc(cap * sizeof *seq);
@@ -270,7 +285,8 @@ char *text_lm_generate(text_lm *lm, const char *prompt, const text_lm_params *p,
     r.s = nn_session_new(lm->model, e);
     float *scratch = xmalloc((size_t)lm->vocab * sizeof *scratch);
     int rc = r.s ? 0 : -1;
-    for (int t = 0; rc == 0 && t < p->max_new_tokens && len > 0; t++) {
+    for (int t = 0; rc == 0 && t < p->max_new_tokens && len > 0 && (int64_t)len < lm->context;
+         t++) {
         const float *lo;
         if (p->use_cache) {
             rc = t == 0 ? step(lm, &r, seq, len, &lo, e) : step(lm, &r, seq + len - 1, 1, &lo, e);

@@ -104,7 +104,8 @@ typedef struct text_lm_params {
 text_lm_params text_lm_default_params(void);
 /* Loads a GPT-2-layout decoder with a KV cache (inputs input_ids and
  * past_key_values.N.key/value [batch, heads, past, head_size]; outputs logits and
- * present.N.key/value) and the vocab.json and merges.txt in its folder. threads 0 = the
+ * present.N.key/value) and the vocab.json and merges.txt in its folder; config.json there,
+ * when present, gives the context length (n_positions, else 1024). threads 0 = the
  * engine's default. NULL with e (400 for a model of another layout). Shared by threads. */
 text_lm *text_lm_load(const char *onnx_path, int threads, err *e);
 void text_lm_free(text_lm *lm);

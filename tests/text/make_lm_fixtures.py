@@ -145,3 +145,6 @@ def export_bert():
 
 export_gpt2()
 export_bert()
+with open(os.path.join(OUT, "config.json"), "w") as f:
+    f.write('{"model_type": "gpt2", "n_positions": %d, "n_embd": %d, "n_layer": %d, "n_head": %d}\n'
+            % (CTX, D, L, H))
