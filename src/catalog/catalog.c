@@ -27,7 +27,9 @@ catalog *catalog_new(void)
 catalog *catalog_open_store(struct store *db, err *e)
 {
     void *st = catalog_sqlstore_open(db, e);
-    return st ? catalog_with(&catalog_sqlstore_ops, st) : NULL;
+    catalog *c = st ? catalog_with(&catalog_sqlstore_ops, st) : NULL;
+    if (c) c->db = db;
+    return c;
 }
 
 void catalog_free(catalog *c)
@@ -46,6 +48,7 @@ void catalog_product_free(catalog_product *p)
     char *f[] = {p->id,    p->name,        p->category, p->style, p->material,  p->color,
                  p->price, p->budget_tier, p->vendor,   p->url,   p->image_url, p->description};
     for (size_t i = 0; i < ARRAY_LEN(f); i++) free(f[i]);
+    free(p->embedding);
     free(p);
 }
 
@@ -492,7 +495,12 @@ out:
     if (rc == 0) {
         size_t count = np;
         np = 0; /* the store owns them now, stored or not */
+        const char **ids = xcalloc(count + 1, sizeof *ids);
+        for (size_t i = 0; i < count; i++) ids[i] = xstrdup(ps[i]->id);
         rc = c->ops->put(c->store, ps, count, e);
+        if (rc == 0 && c->embedder) rc = catalog_embed_ids(c, ids, count, e);
+        for (size_t i = 0; i < count; i++) free((char *)ids[i]);
+        free(ids);
         if (rc == 0 && json_is_object(root)) {
             json_object_update(c->synonyms, json_object_get(root, "synonyms"));
             json_object_update(c->category_aliases, json_object_get(root, "category_aliases"));

@@ -34,6 +34,8 @@ typedef struct catalog_product {
     bool affiliate;
     long price_inr;   /* -1 when the record has none */
     double price_usd; /* parsed from price */
+    float *embedding; /* unit-length sentence embedding when an embedder is set, or NULL */
+    size_t embedding_dim;
 } catalog_product;
 
 typedef struct catalog catalog;
@@ -41,8 +43,9 @@ typedef struct catalog catalog;
 /* An empty catalog on the in-memory store. */
 catalog *catalog_new(void);
 /* A catalog whose products live in the database (src/store; tables catalog_products and
- * its full-text index, created when missing): what is there is loaded at once; products added later are written through, all of one
- * load in one transaction. db must outlive the catalog. NULL with e (503 unreachable). */
+ * its full-text index, created when missing): what is there is loaded at once; products added later
+ * are written through, all of one load in one transaction. db must outlive the catalog. NULL with e
+ * (503 unreachable). */
 struct store;
 catalog *catalog_open_store(struct store *db, err *e);
 void catalog_free(catalog *c);
@@ -76,6 +79,14 @@ json_t *catalog_product_json(const catalog_product *p);
  * {url}. */
 int catalog_set_affiliate_templates(catalog *c, const json_t *templates, err *e);
 
+/* Ranks with sentence embeddings too (COMMERCE_EMBED_MODEL): every product's text
+ * ("{category} {style} {material} {color}", as the original embedded it) is embedded now
+ * and every product loaded later as it comes. With a store, embeddings are kept there by
+ * the hash of model_tag and text, so a restart computes only what changed. The catalog
+ * does not own m. -1 with e when the model fails. */
+struct text_embedder;
+int catalog_set_embedder(catalog *c, struct text_embedder *m, const char *model_tag, err *e);
+
 /* ---------------------------------------------------------------- ranking */
 
 typedef struct catalog_query {
@@ -88,7 +99,9 @@ typedef struct catalog_hit {
 } catalog_hit;
 
 /* Candidates are the products of the item's category in its budget tier, or of the
- * category in any tier when that tier has none (as the original). Writes the best `max`
+ * category in any tier when that tier has none (as the original). With an embedder,
+ * match_score = 0.45 attributes + 0.25 text + 0.30 cosine similarity (negative as 0);
+ * without, 0.6 attributes + 0.4 text. Writes the best `max`
  * in descending score (ties by id) and returns how many. Unknown category → 0. */
 size_t catalog_rank(const catalog *c, const catalog_query *q, catalog_hit *out, size_t max);
 

@@ -13,8 +13,9 @@ typedef struct catalog_store_ops {
     int (*put)(void *st, catalog_product **ps, size_t n, err *e);
     size_t (*count)(void *st);
     const catalog_product *(*get)(void *st, const char *id);
-    /* Products of a category (lower-case), and of a tier when tier is not NULL, in the
-     * order they were added. *out is malloc'ed (the caller frees the array only). */
+    /* Products of a category (lower-case; NULL: every category), and of a tier when tier
+     * is not NULL, in the order they were added. *out is malloc'ed (the caller frees the array
+     * only). */
     size_t (*list)(void *st, const char *category, const char *tier, const catalog_product ***out);
     /* Full-text relevance (BM25 or the engine's equivalent, >= 0) of each candidate for
      * the weighted query terms. */
@@ -32,6 +33,9 @@ void *catalog_sqlstore_open(struct store *db, err *e);
 struct catalog {
     const catalog_store_ops *ops;
     void *store;
+    struct store *db;               /* the database under a store catalog, else NULL */
+    struct text_embedder *embedder; /* borrowed, or NULL */
+    char embed_tag[256];
     json_t *synonyms;         /* word → [words] */
     json_t *category_aliases; /* word → category */
     json_t *affiliate;        /* vendor → template, "default" */
@@ -41,5 +45,10 @@ struct catalog {
  * fn. Shared by indexing and querying so both see the same words. */
 void catalog_words(const char *text, void (*fn)(const char *word, void *ud), void *ud);
 void catalog_product_free(catalog_product *p);
+/* Embeds the products with the given ids (after a load) when an embedder is set. */
+int catalog_embed_ids(catalog *c, const char *const *ids, size_t n, err *e);
+/* The text a product is embedded by, malloc'ed. */
+char *catalog_embed_text(const char *category, const char *style, const char *material,
+                         const char *color);
 
 #endif

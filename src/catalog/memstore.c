@@ -167,7 +167,7 @@ static size_t mem_list(void *st, const char *category, const char *tier,
     *out = xmalloc((m->n + 1) * sizeof **out);
     for (size_t i = 0; i < m->n; i++) {
         const catalog_product *p = m->docs[i].p;
-        if (strcmp(p->category, category) != 0) continue;
+        if (category && strcmp(p->category, category) != 0) continue;
         if (tier && strcmp(p->budget_tier, tier) != 0) continue;
         (*out)[n++] = p;
     }

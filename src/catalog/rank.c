@@ -5,8 +5,13 @@
  *   - full-text relevance (the store's BM25 over name, style, material, colour and
  *     description, query words weighted 1 and their synonyms 0.5), squashed to [0, 1)
  *     by s / (s + 4).
- * match_score = 0.6 attributes + 0.4 text, so it stays in [0, 1]. */
+ * match_score = 0.6 attributes + 0.4 text, so it stays in [0, 1]. With sentence
+ * embeddings (catalog_set_embedder) the cosine similarity of the query's and the
+ * product's text joins in: 0.45 attributes + 0.25 text + 0.30 cosine (negative as 0). */
 #include "catalog_impl.h"
+#include "text/text.h"
+
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +147,16 @@ size_t catalog_rank(const catalog *c, const catalog_query *q, catalog_hit *out, 
 
     double *text = xmalloc(n * sizeof *text);
     c->ops->text_scores(c->store, terms, all.weight, all.n, cands, n, text);
+    /* The query embedded as the original did: "{item_type} {style} {material} {color}". */
+    float *qv = NULL;
+    size_t qdim = 0;
+    if (c->embedder) {
+        char *qt = catalog_embed_text(q->item_type, q->style, q->material, q->color);
+        err e = {0};
+        if (text_embed(c->embedder, qt, strlen(qt), &qv, &qdim, &e))
+            log_warn("catalog query embedding failed err=\"%s\"", e.msg);
+        free(qt);
+    }
     scored *s = xmalloc(n * sizeof *s);
     for (size_t i = 0; i < n; i++) {
         const catalog_product *p = cands[i];
@@ -150,6 +165,11 @@ size_t catalog_rank(const catalog *c, const catalog_query *q, catalog_hit *out, 
                       0.20 * field_match(&style, p->style);
         double t = text[i] > 0 ? text[i] / (text[i] + 4.0) : 0;
         double score = 0.6 * attr + 0.4 * t;
+        if (qv && p->embedding && p->embedding_dim == qdim) {
+            double cos = 0;
+            for (size_t k = 0; k < qdim; k++) cos += (double)qv[k] * p->embedding[k];
+            score = 0.45 * attr + 0.25 * t + 0.30 * fmax(0, cos);
+        }
         s[i] = (scored){p, score < 0 ? 0 : score > 1 ? 1 : score};
     }
     qsort(s, n, sizeof *s, by_score);
@@ -157,6 +177,7 @@ size_t catalog_rank(const catalog *c, const catalog_query *q, catalog_hit *out, 
     for (size_t i = 0; i < m; i++) out[i] = (catalog_hit){s[i].p, s[i].score};
     free(s);
     free(text);
+    free(qv);
     free(cands);
     return m;
 }

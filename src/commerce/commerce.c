@@ -3,6 +3,9 @@
 #include "commerce/commerce.h"
 
 #include "design/design.h"
+#include "text/text.h"
+
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 static catalog *cat;
 static store *db;
+static text_embedder *embedder;
 
 static const char *shipped_path(void)
 {
@@ -61,6 +65,35 @@ static int seed(catalog *c, store *s, err *e)
     }
     free(text);
     return rc < 0 ? -1 : 0;
+}
+
+/* COMMERCE_EMBED_MODEL: a sentence-transformers encoder in ONNX, vocab.txt beside it. */
+static int set_embedder(catalog *c, err *e)
+{
+    const char *path = cfg_str("COMMERCE_EMBED_MODEL", NULL);
+    if (!path || !*path) return 0;
+    char *vocab = xstrdup(path);
+    char *slash = strrchr(vocab, '/');
+    char *v =
+        xasprintf("%.*s%svocab.txt", slash ? (int)(slash - vocab + 1) : 0, vocab, slash ? "" : "");
+    free(vocab);
+    embedder = text_embedder_load(path, v, 0, e);
+    free(v);
+    if (!embedder) {
+        err_prefix(e, "COMMERCE_EMBED_MODEL: ");
+        return -1;
+    }
+    /* The tag that keys stored embeddings: the model file as it is now. */
+    struct stat st;
+    char tag[512];
+    snprintf(tag, sizeof tag, "%s:%lld:%lld", path,
+             stat(path, &st) == 0 ? (long long)st.st_size : 0LL,
+             stat(path, &st) == 0 ? (long long)st.st_mtime : 0LL);
+    double t0 = now_s();
+    if (catalog_set_embedder(c, embedder, tag, e)) return -1;
+    log_info("product embeddings ready products=%zu ms=%.0f", catalog_count(c),
+             (now_s() - t0) * 1e3);
+    return 0;
 }
 
 catalog *commerce_open_catalog(bool require_store, store **dbp, err *e)
@@ -129,7 +162,7 @@ static void products(http_req *rq, http_res *rs, void *ud)
 static int commerce_init(http_server *s, err *e)
 {
     cat = commerce_open_catalog(false, &db, e);
-    if (!cat) return -1;
+    if (!cat || set_embedder(cat, e)) return -1;
     log_info("catalog loaded products=%zu", catalog_count(cat));
     http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
     http_route(s, "GET", "/health", health, NULL, &(http_route_opts){.summary = "Health check"});
@@ -153,6 +186,8 @@ static void commerce_fini(void)
     cat = NULL;
     store_close(db);
     db = NULL;
+    text_embedder_free(embedder);
+    embedder = NULL;
 }
 
 const http_service commerce_service = {

@@ -9,7 +9,9 @@
  * that file changes; `artistry catalog import` adds to the same store. COMMERCE_STORE=memory
  * keeps the catalog in memory instead (the shipped file only), as does a store that cannot
  * be opened (logged). COMMERCE_AFFILIATE_TEMPLATES: a JSON object vendor → link template
- * (see catalog.h).
+ * (see catalog.h). COMMERCE_EMBED_MODEL: a sentence-transformers encoder (.onnx, with
+ * vocab.txt beside it) whose embeddings join the ranking; product embeddings are kept in
+ * the store and recomputed when a product's text or the model file changes.
  */
 #ifndef ARTISTRY_COMMERCE_H
 #define ARTISTRY_COMMERCE_H

@@ -4,9 +4,11 @@
 #include "catalog/catalog.h"
 #include "golden.h"
 #include "helpers.h"
+#include "text/text.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static catalog *open_loaded(store **s, store_params *p)
@@ -87,4 +89,82 @@ Test(store_catalog, ranking_matches_memory)
     cr_assert_eq(catalog_rank(c, &q, h, 3), 0);
     catalog_free(c);
     test_store_done(s);
+}
+
+/* The tiny random-weight BERT of tests/text/make_lm_fixtures.py as the embedder. */
+static text_embedder *tiny_embedder(void)
+{
+    char dir[] = "/tmp/artistry-embed-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s/tests/text/make_lm_fixtures.py %s >/dev/null 2>&1", PYTHON3,
+             SOURCE_ROOT, dir);
+    cr_assert_eq(system(cmd), 0, "%s (needs python3-torch)", cmd);
+    char model[256], vocab[256];
+    snprintf(model, sizeof model, "%s/bert-tiny.onnx", dir);
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", dir);
+    err e = {0};
+    text_embedder *m = text_embedder_load(model, vocab, 1, &e);
+    cr_assert_not_null(m, "%s", e.msg);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    return m;
+}
+
+static int64_t stored_embeddings(store *s)
+{
+    store_rows *r = NULL;
+    err e = {0};
+    cr_assert_geq(
+        store_exec(s, "SELECT COUNT(*) FROM kv WHERE ns = 'catalog_embedding'", NULL, 0, &r, &e), 0,
+        "%s", e.msg);
+    int64_t n = store_rows_int(r, 0, 0);
+    store_rows_free(r);
+    return n;
+}
+
+Test(store_catalog, embeddings_are_stored_and_follow_the_text, .timeout = 300)
+{
+    text_embedder *m = tiny_embedder();
+    store_params p = test_params();
+    store *s;
+    catalog *c = open_loaded(&s, &p);
+    err e = {0};
+    cr_assert_eq(catalog_set_embedder(c, m, "tiny-v1", &e), 0, "%s", e.msg);
+    const catalog_product *bed = catalog_get(c, "bed_001");
+    cr_assert_not_null(bed->embedding);
+    cr_assert_eq(bed->embedding_dim, 32);
+    double norm = 0;
+    for (size_t k = 0; k < 32; k++) norm += (double)bed->embedding[k] * bed->embedding[k];
+    cr_assert_float_eq(norm, 1.0, 1e-5);
+    int64_t stored = stored_embeddings(s);
+    cr_assert_gt(stored, 10, "one stored per distinct text");
+    float first = bed->embedding[0];
+    /* Ranking with embeddings: same candidates, scores in [0, 1], sorted. */
+    catalog_query q = {"bed", "modern", "fabric", "beige", "medium"};
+    catalog_hit h[3];
+    size_t n = catalog_rank(c, &q, h, 3);
+    cr_assert_eq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(h[i].product->budget_tier, "medium");
+        cr_assert(h[i].score >= 0 && h[i].score <= 1);
+        if (i) cr_assert_geq(h[i - 1].score, h[i].score);
+    }
+    /* A changed text gets a new embedding; an unchanged catalog reopened computes none. */
+    const char *csv = "id,name,category,price,budget_tier,color,material\n"
+                      "bed_001,Bed,bed,$10,medium,navy,velvet\n";
+    cr_assert_eq(catalog_load_text(c, "x.csv", csv, strlen(csv), &e), 1, "%s", e.msg);
+    cr_assert_eq(stored_embeddings(s), stored + 1);
+    cr_assert_neq(catalog_get(c, "bed_001")->embedding[0], first);
+    catalog_free(c);
+    store_close(s);
+    s = test_store_reopen(&p);
+    c = catalog_open_store(s, &e);
+    cr_assert_eq(catalog_set_embedder(c, m, "tiny-v1", &e), 0);
+    cr_assert_eq(stored_embeddings(s), stored + 1, "nothing recomputed");
+    cr_assert_eq(catalog_set_embedder(c, m, "tiny-v2", &e), 0);
+    cr_assert_gt(stored_embeddings(s), stored + 1, "a new model tag embeds again");
+    catalog_free(c);
+    test_store_done(s);
+    text_embedder_free(m);
 }

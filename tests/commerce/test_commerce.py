@@ -181,3 +181,27 @@ def test_path_and_query_that_are_not_utf8(shipped):
     r = requests.get(shipped.url("/commerce/products/%ff") + "?budget=%fe")
     assert r.status_code == 200
     assert r.json() == {"category": "\ufffd", "budget": "\ufffd", "products": [], "count": 0}
+
+
+def test_ranking_with_sentence_embeddings(tmp_path):
+    """COMMERCE_EMBED_MODEL with the tiny random-weight BERT of make_lm_fixtures.py: the
+    wiring (embeddings computed at start, kept in the store, used in match_score)."""
+    fx = tmp_path / "fx"
+    subprocess.run([sys.executable, os.path.join(goldens.ROOT, "tests", "text", "make_lm_fixtures.py"),
+                    str(fx)], check=True, capture_output=True)
+    env = {"ARTISTRY_KB_DIR": KB, "ARTISTRY_DATA_DIR": str(tmp_path / "var"),
+           "COMMERCE_EMBED_MODEL": str(fx / "bert-tiny.onnx")}
+    s = start_service("commerce", env)
+    try:
+        line = next(l for l in s.logs().splitlines() if "product embeddings ready" in l)
+        assert "products=73" in line
+        j = match(s)
+        assert len(j["matches"]) == 3 and all(0 <= m["match_score"] <= 1 for m in j["matches"])
+        assert all(m["product_id"].startswith("bed_") for m in j["matches"])
+    finally:
+        assert s.stop() == 0
+    s = start_service("commerce", env)  # a restart reads the stored embeddings back
+    try:
+        assert match(s)["matches"] == j["matches"]
+    finally:
+        assert s.stop() == 0
