@@ -1,4 +1,5 @@
-/* Products in the database of src/store. The table catalog_products is the record; full-text
+/* Products in the database of src/store (migration 0005_catalog creates the tables). The
+ * table catalog_products is the record; full-text
  * relevance comes from the engine (SQLite FTS5 bm25 with the porter stemmer, PostgreSQL ts_rank on
  * an english tsvector); listing and lookups by id are served from an in-memory mirror loaded at
  * open, since a service reads far more than it writes and every product fits in memory many times
@@ -15,66 +16,6 @@ typedef struct sqlstore {
     void *mirror; /* a memstore */
 } sqlstore;
 
-/* The catalog's tables, created when missing. They are the catalog's own (not store
- * migrations, whose numbering the store's tests pin): idempotent statements run at every
- * open, in one transaction. catalog_schema records the layout, for a later change. seq
- * keeps the order products were first added in; a product replaced by id keeps its place. */
-#define PRODUCT_COLUMNS                                                                       \
-    "id TEXT PRIMARY KEY, seq BIGINT NOT NULL, name TEXT NOT NULL, category TEXT NOT NULL,"   \
-    " style TEXT NOT NULL, material TEXT NOT NULL, color TEXT NOT NULL, price TEXT NOT NULL," \
-    " price_usd DOUBLE PRECISION NOT NULL, price_inr BIGINT, budget_tier TEXT NOT NULL,"      \
-    " vendor TEXT NOT NULL, url TEXT NOT NULL, image_url TEXT NOT NULL,"                      \
-    " affiliate BIGINT NOT NULL, description TEXT NOT NULL"
-#define FTS_COLUMNS "name, category, style, material, color, description"
-
-static const char *const schema_sqlite[] = {
-    "CREATE TABLE IF NOT EXISTS catalog_products (" PRODUCT_COLUMNS ")",
-    "CREATE INDEX IF NOT EXISTS catalog_products_category ON catalog_products (category)",
-    "CREATE INDEX IF NOT EXISTS catalog_products_seq ON catalog_products (seq)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS catalog_products_fts USING fts5(" FTS_COLUMNS
-    ", content='catalog_products', content_rowid='rowid', tokenize='porter unicode61')",
-    "CREATE TRIGGER IF NOT EXISTS catalog_products_ai AFTER INSERT ON catalog_products BEGIN"
-    " INSERT INTO catalog_products_fts(rowid, " FTS_COLUMNS ") VALUES (new.rowid, new.name,"
-    " new.category, new.style, new.material, new.color, new.description); END",
-    "CREATE TRIGGER IF NOT EXISTS catalog_products_ad AFTER DELETE ON catalog_products BEGIN"
-    " INSERT INTO catalog_products_fts(catalog_products_fts, rowid, " FTS_COLUMNS ") VALUES"
-    " ('delete', old.rowid, old.name, old.category, old.style, old.material, old.color,"
-    " old.description); END",
-    "CREATE TRIGGER IF NOT EXISTS catalog_products_au AFTER UPDATE ON catalog_products BEGIN"
-    " INSERT INTO catalog_products_fts(catalog_products_fts, rowid, " FTS_COLUMNS ") VALUES"
-    " ('delete', old.rowid, old.name, old.category, old.style, old.material, old.color,"
-    " old.description); INSERT INTO catalog_products_fts(rowid, " FTS_COLUMNS ") VALUES"
-    " (new.rowid, new.name, new.category, new.style, new.material, new.color,"
-    " new.description); END",
-    NULL};
-
-static const char *const schema_pg[] = {
-    "CREATE TABLE IF NOT EXISTS catalog_products (" PRODUCT_COLUMNS
-    ", search tsvector GENERATED ALWAYS AS (to_tsvector('english', name || ' ' || category"
-    " || ' ' || style || ' ' || material || ' ' || color || ' ' || description)) STORED)",
-    "CREATE INDEX IF NOT EXISTS catalog_products_category ON catalog_products (category)",
-    "CREATE INDEX IF NOT EXISTS catalog_products_seq ON catalog_products (seq)",
-    "CREATE INDEX IF NOT EXISTS catalog_products_search ON catalog_products USING gin (search)",
-    NULL};
-
-static int create_schema(store_tx *tx, void *ctx, err *e)
-{
-    (void)ctx;
-    const char *const *sql = store_tx_dialect(tx) == STORE_SQLITE ? schema_sqlite : schema_pg;
-    for (; *sql; sql++)
-        if (store_tx_exec(tx, *sql, NULL, 0, NULL, e) < 0) return -1;
-    return 0;
-}
-
-static int ensure_schema(store *db, err *e)
-{
-    if (store_transact(db, STORE_TX_WRITE, create_schema, NULL, e) == 0) return 0;
-    /* Two processes creating the tables at once: PostgreSQL lets one fail on its catalog's
-     * unique index; by now the other has made them. */
-    err_clear(e);
-    return store_transact(db, STORE_TX_WRITE, create_schema, NULL, e);
-}
-
 static const char select_all[] =
     "SELECT id, name, category, style, material, color, price, price_usd, price_inr,"
     " budget_tier, vendor, url, image_url, affiliate, description FROM catalog_products"
@@ -88,7 +29,6 @@ static char *dup_or_empty(const store_rows *r, size_t row, size_t col)
 
 void *catalog_sqlstore_open(store *db, err *e)
 {
-    if (ensure_schema(db, e)) return NULL;
     store_rows *r = NULL;
     if (store_exec(db, select_all, NULL, 0, &r, e) < 0) return NULL;
     size_t n = store_rows_count(r);
