@@ -35,6 +35,7 @@ static int gateway_init(http_server *s, err *e)
     gateway_account_routes(s);
     gateway_design_routes(s);
     gateway_pref_routes(s);
+    gateway_workflow_routes(s);
     return 0;
 }
 

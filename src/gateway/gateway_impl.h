@@ -25,6 +25,7 @@ void gateway_proxy_routes(http_server *s);
 void gateway_account_routes(http_server *s);
 void gateway_design_routes(http_server *s);
 void gateway_pref_routes(http_server *s);
+void gateway_workflow_routes(http_server *s);
 
 /* ---- the database (db.c) */
 
