@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -71,6 +72,8 @@ class Stub(BaseHTTPRequestHandler):
                 {"item": i, "material": "oak veneer", "finish": "matte"} for i in body["item_selection"]]})
         if self.path == "/generate/budget-aware":
             return self.answer(200, {"image_b64": "R0VORVJBVEVE", "prompt_used": "p"})
+        if self.path == "/advise":
+            return self.answer(200, {"advice": "Use warm textiles."})
         if self.path == "/generate/analyze-output":
             return self.answer(200, {"items": [{"item_type": i, "style": "modern", "material": "wood",
                                                 "color": "beige", "confidence": 0.75}
@@ -178,3 +181,48 @@ def test_unreachable_service_is_502():
         assert r.json()["detail"].startswith("detect service error: cannot reach " + dead)
     finally:
         g.stop()
+
+
+def test_rooms_job_runs_in_the_background(gw):
+    Stub.calls.clear()
+    Stub.fail["/render"] = (200, {"image_b64": "UkVOREVSRUQ="})
+    try:
+        r = requests.post(gw.url("/rooms"), json={"image_b64": photo_b64(), "prompt": "cosy"})
+        assert r.status_code == 200
+        job = r.json()["job_id"]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            state = requests.get(gw.url(f"/rooms/{job}")).json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        assert state["status"] == "done", state
+        assert state["error"] is None
+        assert state["result"]["output_url"] is None
+        assert state["result"]["image_b64"] == "UkVOREVSRUQ="
+        assert [p for p, _ in Stub.calls] == ["/detect", "/segment", "/advise", "/render"]
+        calls = dict(Stub.calls)
+        assert calls["/advise"]["prompt"] == "cosy" and len(calls["/advise"]["masks"]) == 3
+        assert calls["/render"]["options"] == {}
+    finally:
+        Stub.fail.clear()
+
+
+def test_rooms_failure_and_unknown_job(gw):
+    Stub.fail["/segment"] = (422, {"detail": "bbox 0: x2 must be greater than x1"})
+    try:
+        job = requests.post(gw.url("/rooms"), json={"image_b64": photo_b64()}).json()["job_id"]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            state = requests.get(gw.url(f"/rooms/{job}")).json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        assert state["status"] == "failed" and state["result"] is None
+        assert state["error"] == "segment service (/segment) answered HTTP 422: bbox 0: x2 must be greater than x1"
+    finally:
+        Stub.fail.clear()
+    r = requests.get(gw.url("/rooms/no-such-job"))
+    assert r.status_code == 404 and r.json() == {"detail": "job not found"}
+    r = requests.post(gw.url("/rooms"), json={"prompt": "x"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "image_b64"]
