@@ -15,34 +15,35 @@
 
 static const char *const keys[4] = {"x1", "y1", "x2", "y2"};
 
-static void box_error(http_req *rq, const char *type, json_t *item, const char *fmt, ...)
+static void box_error(json_t *errors, const char *type, json_t *item, const char *fmt, ...)
     AR_PRINTF(4, 5);
 
-static void box_error(http_req *rq, const char *type, json_t *item, const char *fmt, ...)
+static void box_error(json_t *errors, const char *type, json_t *item, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    http_req_error(rq, type, msg, "body", "bboxes", item);
+    json_array_append_new(errors,
+                          json_pack("{s:s,s:s,s:O?}", "type", type, "msg", msg, "input", item));
 }
 
-segment_box *segment_boxes_parse(http_req *rq, json_t *list, long max, int *n)
+segment_box *segment_boxes_parse(json_t *list, long max, arena *a, json_t *errors, int *n)
 {
     *n = 0;
     if (!list || json_is_null(list)) return NULL;
     size_t count = json_array_size(list);
     if ((long)count > max) {
-        box_error(rq, "too_long", NULL,
+        box_error(errors, "too_long", NULL,
                   "at most %ld boxes per request (SEGMENT_MAX_BOXES), got %zu", max, count);
         return NULL;
     }
-    segment_box *boxes = arena_calloc(http_req_arena(rq), count ? count : 1, sizeof *boxes);
+    segment_box *boxes = arena_calloc(a, count ? count : 1, sizeof *boxes);
     for (size_t i = 0; i < count; i++) {
         json_t *item = json_array_get(list, i);
         if (!json_is_object(item)) {
-            box_error(rq, "dict_type", item,
+            box_error(errors, "dict_type", item,
                       "bbox %zu must be an object with numbers x1, y1, x2, y2", i);
             continue;
         }
@@ -51,10 +52,10 @@ segment_box *segment_boxes_parse(http_req *rq, json_t *list, long max, int *n)
         for (int k = 0; k < 4; k++) {
             json_t *x = json_object_get(item, keys[k]);
             if (!x) {
-                box_error(rq, "missing", item, "bbox %zu has no '%s'", i, keys[k]);
+                box_error(errors, "missing", item, "bbox %zu has no '%s'", i, keys[k]);
                 ok = false;
             } else if (!json_is_number(x) || !isfinite(json_number_value(x))) {
-                box_error(rq, "float_type", item, "bbox %zu: '%s' must be a finite number", i,
+                box_error(errors, "float_type", item, "bbox %zu: '%s' must be a finite number", i,
                           keys[k]);
                 ok = false;
             } else {
@@ -63,7 +64,7 @@ segment_box *segment_boxes_parse(http_req *rq, json_t *list, long max, int *n)
         }
         if (!ok) continue;
         if (v[2] < v[0] || v[3] < v[1]) {
-            box_error(rq, "value_error", item,
+            box_error(errors, "value_error", item,
                       "bbox %zu: corners reversed (x1 %g, y1 %g, x2 %g, y2 %g): x2 must be >= x1 "
                       "and y2 >= y1",
                       i, v[0], v[1], v[2], v[3]);
@@ -80,11 +81,11 @@ static double clamp(double v, double lo, double hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-void segment_boxes_clip(http_req *rq, segment_box *b, int n, int w, int h)
+void segment_boxes_clip(segment_box *b, int n, int w, int h, json_t *errors)
 {
     for (int i = 0; i < n; i++) {
         if (b[i].x1 > w || b[i].y1 > h || b[i].x2 < 0 || b[i].y2 < 0) {
-            box_error(rq, "value_error", b[i].given,
+            box_error(errors, "value_error", b[i].given,
                       "bbox %d (x1 %g, y1 %g, x2 %g, y2 %g) lies outside the %d×%d photo", i,
                       b[i].x1, b[i].y1, b[i].x2, b[i].y2, w, h);
             continue;

@@ -147,6 +147,20 @@ static void run_boxes(http_req *rq, http_res *rs, sam_model *m, const img *photo
     sam_embedding_release(m, emb);
 }
 
+/* Records the box problems as 422 errors at ["body", "bboxes"]; takes errors. */
+static void box_errors(http_req *rq, json_t *errors)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(errors, i, x)
+    {
+        http_req_error(rq, json_string_value(json_object_get(x, "type")),
+                       json_string_value(json_object_get(x, "msg")), "body", "bboxes",
+                       json_object_get(x, "input"));
+    }
+    json_decref(errors);
+}
+
 static void segment_json(http_req *rq, http_res *rs, void *ud)
 {
     (void)ud;
@@ -156,7 +170,10 @@ static void segment_json(http_req *rq, http_res *rs, void *ud)
     bool refine;
     http_json_bool(rq, body, "enable_edge_refinement", HTTP_OPTIONAL, true, &refine);
     int n = 0;
-    segment_box *boxes = segment_boxes_parse(rq, list, segment_cfg.max_boxes, &n);
+    json_t *errors = json_array();
+    segment_box *boxes =
+        segment_boxes_parse(list, segment_cfg.max_boxes, http_req_arena(rq), errors, &n);
+    box_errors(rq, errors);
     if (http_req_invalid(rq)) return http_res_invalid(rs, rq);
 
     sam_model *m = NULL;
@@ -170,7 +187,9 @@ static void segment_json(http_req *rq, http_res *rs, void *ud)
     free(bytes);
     t.decode = lap(&t0);
     if (!photo) return;
-    segment_boxes_clip(rq, boxes, n, photo->w, photo->h);
+    errors = json_array();
+    segment_boxes_clip(boxes, n, photo->w, photo->h, errors);
+    box_errors(rq, errors);
     if (http_req_invalid(rq)) {
         http_res_invalid(rs, rq);
     } else if (n == 0) {

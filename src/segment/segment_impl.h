@@ -43,12 +43,12 @@ typedef struct segment_box {
 
 /* Reads the `bboxes` list (NULL or JSON null: none). Every item must be an object with
  * numeric x1, y1, x2, y2 (other keys are kept for the echo) and x1 <= x2, y1 <= y2;
- * the first max items at most. Problems are recorded in rq as 422 errors located at
- * ["body", "bboxes"]. Returns the boxes (in rq's arena) and their count in *n. */
-segment_box *segment_boxes_parse(http_req *rq, json_t *list, long max, int *n);
-/* Clips each box to the w x h photo. A box entirely outside it is recorded as an error
- * in rq. */
-void segment_boxes_clip(http_req *rq, segment_box *b, int n, int w, int h);
+ * at most max items. Each problem is appended to errors as {"type", "msg", "input"}
+ * (pydantic-like type, a message naming the box, the item). Returns the valid boxes,
+ * allocated in a, and their count in *n. */
+segment_box *segment_boxes_parse(json_t *list, long max, arena *a, json_t *errors, int *n);
+/* Clips each box to the w x h photo; a box with no point in it is an error. */
+void segment_boxes_clip(segment_box *b, int n, int w, int h, json_t *errors);
 
 /* ---------------------------------------------------------------- mask encodings (masks.c) */
 
