@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"up", "start every service, wait for health, supervise them", cli_up},
     {"version", "print the version", cli_version},
     {"nn", "inspect, run and time ONNX models", cli_nn},
+    {"models", "list the models and pull them into the model directory", cli_models},
 };
 
 static void usage(FILE *out)

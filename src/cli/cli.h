@@ -32,5 +32,6 @@ int cli_version(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_up(int argc, char **argv);
 int cli_nn(int argc, char **argv);
+int cli_models(int argc, char **argv);
 
 #endif
