@@ -1,12 +1,14 @@
 /* The services this binary can run, in the order `artistry up` starts them. */
 #include "cli/cli.h"
 
+#include "detect/detect.h"
 #include "gateway/gateway.h"
 
 #include <string.h>
 
 const http_service *const cli_services[] = {
     &gateway_service,
+    &detect_service,
     NULL,
 };
 
