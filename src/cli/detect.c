@@ -13,13 +13,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: artistry detect PHOTO... [--model FILE] [--conf X] [--iou X] [--interior]\n"
-            "                       [--save-input FILE.npy] [--json]\n"
+            "                       [--save-input FILE.npy [--input-only]] [--json]\n"
             "\n"
             "Detects objects in each photo with a YOLO model (default $MODEL_PATH, else\n"
             "$ARTISTRY_MODELS/yolov8n.onnx) and prints one line per detection: label, score\n"
             "and the box in photo pixels (x1 y1 x2 y2). --conf (default 0.25) and --iou\n"
             "(0.45) are the thresholds; --interior applies the detect service's class filter\n"
-            "and renames; --save-input writes the model input of the last photo as NumPy;\n"
+            "and renames; --save-input writes the model input of the last photo as NumPy\n"
+            "(--input-only: and runs nothing);\n"
             "--json prints one JSON object per photo with the letterbox geometry too.\n");
 }
 
@@ -79,7 +80,7 @@ int cli_detect(int argc, char **argv)
     const char *model = getenv("MODEL_PATH"), *npy = NULL;
     char *default_model = NULL;
     double conf = 0.25, iou = 0.45;
-    bool interior = false, json = false;
+    bool interior = false, json = false, input_only = false;
     const char **photos = xcalloc((size_t)argc, sizeof *photos);
     int n_photos = 0, rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
@@ -97,6 +98,8 @@ int cli_detect(int argc, char **argv)
             interior = true;
         else if (strcmp(a, "--json") == 0)
             json = true;
+        else if (strcmp(a, "--input-only") == 0)
+            input_only = true;
         else if (a[0] == '-') {
             fprintf(stderr, "artistry detect: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -133,14 +136,14 @@ int cli_detect(int argc, char **argv)
         }
         yolo_input in;
         yolo_prepare(y, photo, &in);
-        yolo_det *d;
-        int n = yolo_detect(y, &in, (float)conf, (float)iou, &d, NULL, &e);
+        yolo_det *d = NULL;
+        int n = input_only ? 0 : yolo_detect(y, &in, (float)conf, (float)iou, &d, NULL, &e);
         if (n < 0) {
             fprintf(stderr, "artistry detect: %s: %s\n", photos[p], e.msg);
             rc = 1;
         } else if (json) {
             print_json(photos[p], y, &in, d, n, interior);
-        } else {
+        } else if (!input_only) {
             if (n_photos > 1) printf("%s\n", photos[p]);
             for (int i = 0; i < n; i++) {
                 const char *label = yolo_class_name(y, d[i].cls);
@@ -149,7 +152,7 @@ int cli_detect(int argc, char **argv)
                        (double)d[i].x1, (double)d[i].y1, (double)d[i].x2, (double)d[i].y2);
             }
         }
-        if (n >= 0) free(d);
+        free(d);
         if (npy && p == n_photos - 1 && save_input(y, &in, npy) != 0) rc = 1;
         yolo_input_free(&in);
         img_free(photo);

@@ -15,11 +15,15 @@ detect_cfg detect_conf;
 static struct {
     char *model_path;
     _Atomic(yolo *) model;
-    pthread_mutex_t mu; /* loading */
-    char *error;        /* why the model is not loaded, for 503s and /health */
-    struct stat tried;  /* the file as it was at the last failed load */
+    pthread_mutex_t mu;     /* held while loading */
+    pthread_mutex_t err_mu; /* error: written holding both, read holding either */
+    char *error;            /* why the model is not loaded, for 503s and /health */
+    struct stat tried;      /* the file as it was at the last failed load */
     bool tried_exists;
-} model = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    atomic_bool loading;
+    pthread_t loader; /* the preload thread */
+    bool has_loader;
+} model = {.mu = PTHREAD_MUTEX_INITIALIZER, .err_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---------------------------------------------------------------- the model */
 
@@ -36,50 +40,77 @@ static bool worth_trying(void)
                       st.st_size != model.tried.st_size || st.st_ino != model.tried.st_ino);
 }
 
-/* Runs one blank photo through, so the plan is built before the first user waits for it. */
-static void warm_up(yolo *y)
+/* Runs one blank photo through, so the plan is built before the first user waits for it
+ * and a model the engine cannot run is known before anyone asks. */
+static int warm_up(yolo *y, err *e)
 {
     img *blank = img_new_zero(64, 48, 3);
     yolo_input in;
     yolo_prepare(y, blank, &in);
     yolo_det *d;
-    err e = {0};
-    if (yolo_detect(y, &in, 0.5f, 0.5f, &d, NULL, &e) >= 0)
-        free(d);
-    else
-        log_warn("warm-up run failed error=\"%s\"", e.msg);
+    int n = yolo_detect(y, &in, 0.5f, 0.5f, &d, NULL, e);
+    if (n > 0) free(d);
     yolo_input_free(&in);
     img_free(blank);
+    return n < 0 ? -1 : 0;
 }
 
+static void set_error(char *msg)
+{
+    pthread_mutex_lock(&model.err_mu);
+    free(model.error);
+    model.error = msg;
+    pthread_mutex_unlock(&model.err_mu);
+}
+
+/* With model.mu held. */
 static void load_locked(void)
 {
+    atomic_store(&model.loading, true);
     model.tried_exists = stat(model.model_path, &model.tried) == 0;
     double t0 = now_s();
     err e = {0};
     yolo *y = yolo_load(model.model_path, &detect_conf.yolo, &e);
-    free(model.error);
-    model.error = NULL;
+    if (y && warm_up(y, &e) != 0) {
+        yolo_free(y);
+        y = NULL;
+        e.status = 500;
+    }
     if (!y) {
-        model.error = e.status == 404 ? models_missing_message(model.model_path, "MODEL_PATH", NULL)
-                                      : models_missing_message(model.model_path, "MODEL_PATH",
-                                                               "cannot be used");
-        if (e.status != 404) {
-            char *full = xasprintf("%s (%s)", model.error, e.msg);
-            free(model.error);
-            model.error = full;
+        char *msg;
+        if (e.status == 404) {
+            msg = models_missing_message(model.model_path, "MODEL_PATH", NULL);
+        } else {
+            msg = xasprintf("model file %s cannot be used: %s; set MODEL_PATH to another "
+                            "detection model",
+                            model.model_path, e.msg);
         }
-        log_warn("model not loaded model=%s reason=\"%s\"", model.model_path, model.error);
+        set_error(msg);
+        log_warn("model not loaded model=%s reason=\"%s\"", model.model_path, msg);
+        atomic_store(&model.loading, false);
         return;
     }
-    warm_up(y);
     int w, h;
     yolo_input_size(y, &w, &h);
     log_info("model loaded model=%s family=%s input=%dx%d classes=%d names=%s "
              "precision=%s ms=%.0f",
              model.model_path, yolo_family_name(yolo_model_family(y)), w, h, yolo_class_count(y),
              yolo_names_source(y), yolo_precision(y), (now_s() - t0) * 1e3);
+    set_error(NULL);
     atomic_store(&model.model, y);
+    atomic_store(&model.loading, false);
+}
+
+/* Preloading in the background: the port opens at once and /health says "loading";
+ * requests that come meanwhile wait for the model (detect_model takes the same lock). */
+static void *preload(void *arg)
+{
+    (void)arg;
+    log_set_request_id("preload");
+    pthread_mutex_lock(&model.mu);
+    if (!atomic_load(&model.model)) load_locked();
+    pthread_mutex_unlock(&model.mu);
+    return NULL;
 }
 
 yolo *detect_model(err *e)
@@ -112,11 +143,12 @@ void detect_model_health(json_t *o)
         json_object_set_new(o, "error", json_null());
         return;
     }
-    pthread_mutex_lock(&model.mu);
     json_object_set_new(o, "input_size", json_null());
     json_object_set_new(o, "precision", json_null());
+    json_object_set_new(o, "loading", json_boolean(atomic_load(&model.loading)));
+    pthread_mutex_lock(&model.err_mu);
     json_object_set_new(o, "error", model.error ? json_string(model.error) : json_null());
-    pthread_mutex_unlock(&model.mu);
+    pthread_mutex_unlock(&model.err_mu);
 }
 
 /* ---------------------------------------------------------------- handlers */
@@ -336,6 +368,8 @@ static int read_config(err *e)
 
 static void detect_fini(void)
 {
+    if (model.has_loader) pthread_join(model.loader, NULL);
+    model.has_loader = false;
     yolo_free(atomic_exchange(&model.model, NULL));
     free(model.error);
     model.error = NULL;
@@ -349,9 +383,11 @@ static int detect_init(http_server *s, err *e)
     if (read_config(e) != 0) return -1;
     if (detect_cache_init(e) != 0) return -1;
     if (detect_conf.preload) {
-        pthread_mutex_lock(&model.mu);
-        load_locked();
-        pthread_mutex_unlock(&model.mu);
+        if (pthread_create(&model.loader, NULL, preload, NULL) != 0) {
+            err_set(e, 500, "cannot start the model loading thread");
+            return -1;
+        }
+        model.has_loader = true;
     }
     http_route(s, "GET", "/", health, NULL, &(http_route_opts){.summary = "Service status"});
     http_route(s, "GET", "/health", health, NULL,
