@@ -108,12 +108,12 @@ def run_ort(model, name, tmp):
     npy = f"{tmp}/input.npy"
     p = subprocess.run([artistry_bin(), "detect", str(PHOTOS / name), "--model", str(model),
                         "--save-input", npy, "--input-only"], capture_output=True, text=True,
-                       timeout=300)
+                       timeout=900)
     assert p.returncode == 0, p.stderr
     shape = np.load(npy).shape
     p = subprocess.run(["node", str(REPO / "tests" / "nn" / "ort_run.js"), str(model), "--input",
                         f"images={npy}", "--output", f"{tmp}/ort"], capture_output=True,
-                       text=True, timeout=300)
+                       text=True, timeout=900)
     assert p.returncode == 0, p.stderr
     out = [f for f in ("output0.npy", "output.npy") if (tmp / "ort" / f).exists()]
     return np.load(tmp / "ort" / out[0]), (shape[3], shape[2])
@@ -147,7 +147,9 @@ def match(ours, ref):
 @pytest.fixture(scope="module", params=list(MODEL_CASES))
 def model_service(request):
     model = MODELS / request.param
-    svc = start_detect({"MODEL_PATH": str(model), "DETECT_INTERIOR_FILTER": "false"})
+    # HTTP_REQUEST_TIMEOUT: the engine runs ConvInteger models slowly for now (tens of s).
+    svc = start_detect({"MODEL_PATH": str(model), "DETECT_INTERIOR_FILTER": "false",
+                        "HTTP_REQUEST_TIMEOUT": "900"})
     yield request.param, model, svc
     svc.stop()
 
@@ -177,7 +179,7 @@ def check(svc, file, model, name, tmp):
     out, in_size = run_ort(model, name, tmp)
     r = requests.post(svc.url("/detect"), json={
         "image_b64": base64.b64encode(photo(name)).decode(), "conf_threshold": CONF,
-        "iou_threshold": IOU}, timeout=300)
+        "iou_threshold": IOU}, timeout=900)
     if r.status_code != 200:
         return [f"/detect answered {r.status_code}: {r.text}"]
     ours = [(b["label"], b["score"], b["x1"], b["y1"], b["x2"], b["y2"])
