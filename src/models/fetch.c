@@ -53,44 +53,61 @@ static int sink_close(models_sink *s, const char *path, err *e)
     return 0;
 }
 
-int models_hash_file(const char *path, char sha256_hex[65], char *sha512_b64, uint64_t *size,
-                     err *e)
+/* Calls fn on each chunk of a file (a symbolic link only when follow is set); fn returns
+ * false to stop (its error already set). -1 with e on failure. */
+static int read_chunks(const char *path, bool follow,
+                       bool (*fn)(void *ud, const unsigned char *p, size_t n), void *ud, err *e)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     if (fd < 0) {
         err_set(e, errno == ENOENT ? 404 : 500, "%s: %s", path, strerror(errno));
         return -1;
     }
-    crypto_hash_sha256_state s256;
-    crypto_hash_sha512_state s512;
-    crypto_hash_sha256_init(&s256);
-    crypto_hash_sha512_init(&s512);
     unsigned char *buf = xmalloc(1 << 20);
-    uint64_t total = 0;
+    int rc = 0;
     for (;;) {
         ssize_t r = read(fd, buf, 1 << 20);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            err_set(e, 500, "%s: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return -1;
-        }
-        if (r == 0) break;
-        crypto_hash_sha256_update(&s256, buf, (unsigned long long)r);
-        if (sha512_b64) crypto_hash_sha512_update(&s512, buf, (unsigned long long)r);
-        total += (uint64_t)r;
+        if (r < 0) err_set(e, 500, "%s: %s", path, strerror(errno));
+        if (r < 0 || (r > 0 && !fn(ud, buf, (size_t)r))) rc = -1;
+        if (r <= 0 || rc) break;
     }
     free(buf);
     close(fd);
+    return rc;
+}
+
+typedef struct hashing {
+    crypto_hash_sha256_state s256;
+    crypto_hash_sha512_state s512;
+    bool sha512;
+    uint64_t total;
+} hashing;
+
+static bool hash_chunk(void *ud, const unsigned char *p, size_t n)
+{
+    hashing *h = ud;
+    crypto_hash_sha256_update(&h->s256, p, n);
+    if (h->sha512) crypto_hash_sha512_update(&h->s512, p, n);
+    h->total += n;
+    return true;
+}
+
+int models_hash_file(const char *path, char sha256_hex[65], char *sha512_b64, uint64_t *size,
+                     err *e)
+{
+    hashing h = {.sha512 = sha512_b64 != NULL};
+    crypto_hash_sha256_init(&h.s256);
+    crypto_hash_sha512_init(&h.s512);
+    if (read_chunks(path, false, hash_chunk, &h, e) != 0) return -1;
     unsigned char d256[crypto_hash_sha256_BYTES], d512[crypto_hash_sha512_BYTES];
-    crypto_hash_sha256_final(&s256, d256);
+    crypto_hash_sha256_final(&h.s256, d256);
     sodium_bin2hex(sha256_hex, 65, d256, sizeof d256);
     if (sha512_b64) {
-        crypto_hash_sha512_final(&s512, d512);
+        crypto_hash_sha512_final(&h.s512, d512);
         sodium_bin2base64(sha512_b64, 96, d512, sizeof d512, sodium_base64_VARIANT_ORIGINAL);
     }
-    if (size) *size = total;
+    if (size) *size = h.total;
     return 0;
 }
 
@@ -99,44 +116,33 @@ int models_sha256_file(const char *path, char hex[65], uint64_t *size, err *e)
     return models_hash_file(path, hex, NULL, size, e);
 }
 
+typedef struct copying {
+    models_sink sink;
+    const char *src, *dst;
+    err *e;
+} copying;
+
+static bool copy_chunk(void *ud, const unsigned char *p, size_t n)
+{
+    copying *c = ud;
+    if (sink_write(&c->sink, p, n)) return true;
+    if (c->sink.limit && c->sink.bytes + n > c->sink.limit)
+        err_set(c->e, 422, "%s is larger than the %llu bytes expected", c->src,
+                (unsigned long long)c->sink.limit);
+    else
+        err_set(c->e, 500, "%s: %s", c->dst, strerror(errno));
+    return false;
+}
+
 int models_copy(const char *src, const char *dst, uint64_t limit, err *e)
 {
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        err_set(e, errno == ENOENT ? 404 : 500, "%s: %s", src, strerror(errno));
+    copying c = {.src = src, .dst = dst, .e = e};
+    if (sink_open(&c.sink, dst, limit, e) != 0) return -1;
+    if (read_chunks(src, true, copy_chunk, &c, e) != 0) {
+        close(c.sink.fd);
         return -1;
     }
-    models_sink s;
-    if (sink_open(&s, dst, limit, e) != 0) {
-        close(in);
-        return -1;
-    }
-    unsigned char *buf = xmalloc(1 << 20);
-    int rc = 0;
-    for (;;) {
-        ssize_t r = read(in, buf, 1 << 20);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            err_set(e, 500, "%s: %s", src, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (r == 0) break;
-        if (!sink_write(&s, buf, (size_t)r)) {
-            if (s.limit && s.bytes + (uint64_t)r > s.limit)
-                err_set(e, 422, "%s is larger than the %llu bytes expected", src,
-                        (unsigned long long)s.limit);
-            else
-                err_set(e, 500, "%s: %s", dst, strerror(errno));
-            rc = -1;
-            break;
-        }
-    }
-    free(buf);
-    close(in);
-    if (rc == 0) return sink_close(&s, dst, e);
-    close(s.fd);
-    return -1;
+    return sink_close(&c.sink, dst, e);
 }
 
 /* ---------------------------------------------------------------- downloads */

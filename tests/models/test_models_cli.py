@@ -117,6 +117,10 @@ def test_import_verifies_size_and_hash(space):
     assert "pulled" in p.stdout
     p = run(["pull", "yolov8n", "--from", str(YOLOV8N)], env())
     assert p.returncode == 0 and "present" in p.stdout
+    link = models.parent / "link.onnx"
+    link.symlink_to(YOLOV8N)
+    p = run(["pull", "yolov8n", "--force", "--from", str(link)], env())
+    assert p.returncode == 0 and "pulled" in p.stdout, p.stderr
     assert "installed" in run(["list", "--verify"], env()).stdout.split("yolov8n ")[1][:80]
     assert not leftovers(models)
 
