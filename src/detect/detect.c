@@ -132,6 +132,7 @@ void detect_model_health(json_t *o)
     json_object_set_new(o, "model_path", json_string(model.model_path));
     yolo *y = atomic_load(&model.model);
     json_object_set_new(o, "loaded", json_boolean(y != NULL));
+    json_object_set_new(o, "loading", json_boolean(!y && atomic_load(&model.loading)));
     if (y) {
         int w, h;
         yolo_input_size(y, &w, &h);
@@ -145,7 +146,6 @@ void detect_model_health(json_t *o)
     }
     json_object_set_new(o, "input_size", json_null());
     json_object_set_new(o, "precision", json_null());
-    json_object_set_new(o, "loading", json_boolean(atomic_load(&model.loading)));
     pthread_mutex_lock(&model.err_mu);
     json_object_set_new(o, "error", model.error ? json_string(model.error) : json_null());
     pthread_mutex_unlock(&model.err_mu);

@@ -255,9 +255,16 @@ char *models_missing_message(const char *path, const char *env_var, const char *
     models_manifest *m = models_manifest_load(&e);
     const models_file *f = NULL;
     const models_entry *me = m ? models_find_file(m, path, &f) : NULL;
+    char *def = me ? models_path(f->file) : NULL;
     char how[768];
     if (!me) {
         snprintf(how, sizeof how, "set %s to the model file", env_var);
+    } else if (strcmp(def, path) != 0) {
+        /* a path of the user's own: pulling would put the file elsewhere */
+        snprintf(how, sizeof how,
+                 "set %s to where the file is, or unset it to use %s (`artistry models pull "
+                 "%s` puts it there)",
+                 env_var, def, me->name);
     } else if (me->npm || f->n_urls > 0) {
         snprintf(how, sizeof how,
                  "run `artistry models pull %s` (or `artistry models pull %s --from FILE` "
@@ -269,6 +276,7 @@ char *models_missing_message(const char *path, const char *env_var, const char *
                  "or `--url URL` where one is hosted, or set %s to another export",
                  me->name, f->file, f->sha256, env_var);
     }
+    free(def);
     models_manifest_free(m);
     return xasprintf("model file %s %s: %s", path, why ? why : "is missing", how);
 }

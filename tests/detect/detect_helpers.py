@@ -71,3 +71,13 @@ def start_detect(env):
     s = start_service("detect", env)
     wait_ready(s)
     return s
+
+
+def stop_checked(svc):
+    """Stops the service and checks it ended cleanly: exit status 0 after SIGTERM, and no
+    sanitizer report (the ASan build reports leaks and errors at exit)."""
+    rc = svc.stop()
+    with open(svc.log_path, "rb") as f:
+        logs = f.read().decode(errors="replace")
+    assert "Sanitizer" not in logs, logs[-4000:]
+    assert rc == 0, f"exit status {rc}: {logs[-2000:]}"

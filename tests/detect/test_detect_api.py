@@ -13,7 +13,7 @@ import requests
 
 from harness import artistry_bin, start_service
 from detect_helpers import (BEDROOMS, MODELS, PHOTO_SIZES, jpeg_size, photo, png_header_only,
-                            start_detect, wait_ready)
+                            start_detect, stop_checked)
 
 YOLOV8N = str(MODELS / "yolov8n.onnx")
 TIMEOUT = 120
@@ -23,7 +23,7 @@ TIMEOUT = 120
 def detect():
     s = start_detect({"MODEL_PATH": YOLOV8N})
     yield s
-    s.stop()
+    stop_checked(s)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def detect_all():
     """The interior filter off: every COCO class comes back under its own name."""
     s = start_detect({"MODEL_PATH": YOLOV8N, "DETECT_INTERIOR_FILTER": "false"})
     yield s
-    s.stop()
+    stop_checked(s)
 
 
 def post_json(svc, body):
@@ -204,6 +204,9 @@ def test_second_request_for_a_photo_hits_the_cache(detect):
     after = requests.get(detect.url("/health"), timeout=5).json()["cache"]
     assert after["hits"] >= before["hits"] + 1
     assert after["entries"] >= 1
+    metrics = requests.get(detect.url("/metrics"), timeout=5).text
+    hits = [l for l in metrics.splitlines() if l.startswith("detect_photo_cache_hits_total ")]
+    assert hits and int(hits[0].split()[1]) >= after["hits"]
 
 
 def test_fifty_requests_at_once_are_all_answered(detect):
@@ -250,7 +253,18 @@ def test_missing_model_answers_503_until_it_is_pulled(tmp_path):
         h = requests.get(svc.url("/health"), timeout=5).json()
         assert h["status"] == "ok" and h["loaded"] is True and h["error"] is None
     finally:
-        svc.stop()
+        stop_checked(svc)
+
+
+def test_a_missing_model_path_of_ones_own_says_so(tmp_path):
+    svc = start_detect({"MODEL_PATH": str(tmp_path / "elsewhere" / "yolov8n.onnx"),
+                        "ARTISTRY_MODELS": str(tmp_path / "models")})
+    try:
+        h = requests.get(svc.url("/health"), timeout=5).json()
+        assert "set MODEL_PATH to where the file is" in h["error"]
+        assert str(tmp_path / "models" / "yolov8n.onnx") in h["error"]
+    finally:
+        stop_checked(svc)
 
 
 def test_a_file_that_is_not_a_detector_answers_503(tmp_path):
@@ -262,11 +276,11 @@ def test_a_file_that_is_not_a_detector_answers_503(tmp_path):
         assert h["loaded"] is False and "cannot be used" in h["error"]
         r = post_file(svc, photo("person-dog-horse.jpg"))
         assert r.status_code == 503 and "cannot be used" in r.json()["detail"]
-        # a YOLO model is a detector; a segmenter's decoder is not
-        shutil.copy(MODELS / "yolov8n-int8.onnx", bad)
+        # replaced by a detector, the next request loads it
+        shutil.copy(YOLOV8N, bad)
         assert post_file(svc, photo("person-dog-horse.jpg")).status_code == 200
     finally:
-        svc.stop()
+        stop_checked(svc)
 
 
 def test_preload_runs_in_the_background_and_requests_wait_for_it():
@@ -278,7 +292,7 @@ def test_preload_runs_in_the_background_and_requests_wait_for_it():
         h = requests.get(svc.url("/health"), timeout=5).json()
         assert h["loaded"] is True and h["loading"] is False
     finally:
-        svc.stop()
+        stop_checked(svc)
 
 
 def test_lazy_loading_and_no_cache():
@@ -295,7 +309,7 @@ def test_lazy_loading_and_no_cache():
         assert r.status_code == 200 and "cache" not in r.headers["Server-Timing"]
         assert requests.get(svc.url("/health"), timeout=5).json()["loaded"] is True
     finally:
-        svc.stop()
+        stop_checked(svc)
 
 
 def test_bad_configuration_refuses_to_start():

@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from harness import artistry_bin
-from detect_helpers import BEDROOMS, MODELS, PHOTO_SIZES, PHOTOS, REPO, photo, start_detect
+from detect_helpers import (BEDROOMS, MODELS, PHOTO_SIZES, PHOTOS, REPO, photo, start_detect,
+                            stop_checked)
 
 CONF, IOU = 0.25, 0.45
 # Detections this close to the threshold may fall on either side of it in one engine.
@@ -151,7 +152,7 @@ def model_service(request):
     svc = start_detect({"MODEL_PATH": str(model), "DETECT_INTERIOR_FILTER": "false",
                         "HTTP_REQUEST_TIMEOUT": "900"})
     yield request.param, model, svc
-    svc.stop()
+    stop_checked(svc)
 
 
 @pytest.mark.parametrize("name", ["dog-bicycle-truck.jpg", "person-dog-horse.jpg"] + BEDROOMS)
