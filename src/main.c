@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"catalog", "import products into the commerce catalog", cli_catalog},
     {"serve", "run one service in the foreground", cli_serve},
     {"up", "start every service, wait for health, supervise them", cli_up},
     {"version", "print the version", cli_version},

@@ -31,6 +31,7 @@ bool cli_parse_port(const char *s, int *port);
 int cli_version(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_up(int argc, char **argv);
+int cli_catalog(int argc, char **argv);
 int cli_nn(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_detect(int argc, char **argv);

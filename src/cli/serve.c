@@ -1,6 +1,8 @@
 /* artistry serve <service> [--port N] [--host ADDR] */
 #include "cli/cli.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,15 @@ int cli_serve(int argc, char **argv)
     if (cfg_int(var, p.port, 1, 65535, &envport, &e) != 0) goto fail;
     p.port = port ? port : (int)envport;
     p.host = host ? host : cfg_str("HOST", p.host);
+
+    /* SIGTERM/SIGINT are taken by http_server_run's wait alone: block them before init, so
+     * threads a service starts there (workers, OpenMP) inherit the mask and a signal can
+     * never land on one of them and kill the process without the graceful drain. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     http_server *s = http_server_new(&p, &e);
     if (!s) goto fail;

@@ -1,6 +1,8 @@
 /* The services this binary can run, in the order `artistry up` starts them. */
 #include "cli/cli.h"
 
+#include "advise/advise.h"
+#include "commerce/commerce.h"
 #include "detect/detect.h"
 #include "gateway/gateway.h"
 
@@ -9,6 +11,8 @@
 const http_service *const cli_services[] = {
     &gateway_service,
     &detect_service,
+    &advise_service,
+    &commerce_service,
     NULL,
 };
 

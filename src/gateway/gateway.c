@@ -20,6 +20,7 @@ static void health_db(http_req *rq, http_res *rs, void *ud)
 
 static void gateway_fini(void)
 {
+    gateway_rooms_stop();
     gateway_db_free();
     gateway_upstreams_free();
 }
@@ -35,6 +36,8 @@ static int gateway_init(http_server *s, err *e)
     gateway_account_routes(s);
     gateway_design_routes(s);
     gateway_pref_routes(s);
+    gateway_workflow_routes(s);
+    if (gateway_rooms_init(s, e) != 0) return -1;
     return 0;
 }
 

@@ -25,6 +25,10 @@ void gateway_proxy_routes(http_server *s);
 void gateway_account_routes(http_server *s);
 void gateway_design_routes(http_server *s);
 void gateway_pref_routes(http_server *s);
+void gateway_workflow_routes(http_server *s);
+/* /rooms routes and the background worker of room jobs (ROOMS_WORKER, default on). */
+int gateway_rooms_init(http_server *s, err *e);
+void gateway_rooms_stop(void);
 
 /* ---- the database (db.c) */
 

@@ -267,7 +267,9 @@ def test_preferences(gw):
 def test_health_reports_the_database(gw):
     body = requests.get(gw.url("/health")).json()
     assert body["status"] == "ok" and body["service"] == "Gateway"
-    assert body["database"] == {"backend": gw.backend, "reachable": True, "schema_version": 4}
+    migrations = os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "src", "store", "migrations"))
+    latest = max(int(f.split("_")[0]) for f in migrations if f.endswith(".sql"))
+    assert body["database"] == {"backend": gw.backend, "reachable": True, "schema_version": latest}
     assert requests.get(gw.url("/")).json() == {"status": "ok", "service": "Gateway"}
 
 

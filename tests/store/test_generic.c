@@ -32,18 +32,18 @@ Test(migrations, applied_once_and_recorded)
 {
     store_params p = test_params();
     store *s = test_store_open(&p);
-    cr_assert_eq(store_schema_version(s), 4);
+    cr_assert_eq(store_schema_version(s), 6);
     store_rows *r = NULL;
     cr_assert_eq(
-        exec_ok(s, "SELECT version, name FROM schema_migrations ORDER BY version", NULL, 0, &r), 4);
-    const char *names[] = {"accounts", "blobs", "designs", "sessions"};
-    for (size_t i = 0; i < 4; i++) {
+        exec_ok(s, "SELECT version, name FROM schema_migrations ORDER BY version", NULL, 0, &r), 6);
+    const char *names[] = {"accounts", "blobs", "designs", "sessions", "catalog", "jobs"};
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         cr_assert_eq(store_rows_int(r, i, 0), (int64_t)i + 1);
         cr_assert_str_eq(store_rows_text(r, i, 1), names[i]);
     }
     store_rows_free(r);
     const char *tables[] = {"users", "tokens",  "login_failures", "blobs",
-                            "kv",    "designs", "sessions"};
+                            "kv",    "designs", "sessions",       "catalog_products", "jobs"};
     for (size_t i = 0; i < ARRAY_LEN(tables); i++) {
         char sql[64];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tables[i]);
@@ -54,8 +54,8 @@ Test(migrations, applied_once_and_recorded)
     store_close(s);
     /* Opening again applies nothing twice. */
     s = test_store_reopen(&p);
-    cr_assert_eq(exec_ok(s, "SELECT version FROM schema_migrations", NULL, 0, NULL), 4);
-    cr_assert_eq(store_schema_version(s), 4);
+    cr_assert_eq(exec_ok(s, "SELECT version FROM schema_migrations", NULL, 0, NULL), 6);
+    cr_assert_eq(store_schema_version(s), 6);
     cr_assert_str_eq(store_backend_name(s),
                      test_dialect() == STORE_SQLITE ? "sqlite" : "postgresql");
     err e = {0};
@@ -74,7 +74,7 @@ Test(migrations, refuses_a_newer_schema)
     err e = {0};
     cr_assert_null(store_open(&p, &e));
     cr_assert_eq(e.status, 500);
-    cr_assert(strstr(e.msg, "version 999 (from_the_future), newer than this binary knows (4)"),
+    cr_assert(strstr(e.msg, "version 999 (from_the_future), newer than this binary knows (6)"),
               "%s", e.msg);
     test_store_done(NULL);
 }
