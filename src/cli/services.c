@@ -9,11 +9,7 @@
 #include <string.h>
 
 const http_service *const cli_services[] = {
-    &gateway_service,
-    &detect_service,
-    &advise_service,
-    &commerce_service,
-    NULL,
+    &gateway_service, &detect_service, &advise_service, &commerce_service, NULL,
 };
 
 const http_service *cli_service_find(const char *name)
