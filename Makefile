@@ -15,6 +15,8 @@ help:
 	@sed -n '2,5p' Makefile
 
 up: deps build
+	@$(ARTISTRY) models pull || echo "make up: some default models could not be had;" \
+		"their services start anyway and answer 503 saying how to get them"
 	$(ARTISTRY) up
 
 test: test-deps build asan fuzz

@@ -33,5 +33,7 @@ int cli_serve(int argc, char **argv);
 int cli_up(int argc, char **argv);
 int cli_catalog(int argc, char **argv);
 int cli_nn(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_detect(int argc, char **argv);
 
 #endif

@@ -3,17 +3,14 @@
 
 #include "advise/advise.h"
 #include "commerce/commerce.h"
+#include "detect/detect.h"
 #include "gateway/gateway.h"
 #include "segment/segment.h"
 
 #include <string.h>
 
 const http_service *const cli_services[] = {
-    &gateway_service,
-    &segment_service,
-    &advise_service,
-    &commerce_service,
-    NULL,
+    &gateway_service, &detect_service, &segment_service, &advise_service, &commerce_service, NULL,
 };
 
 const http_service *cli_service_find(const char *name)
