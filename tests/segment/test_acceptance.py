@@ -110,7 +110,7 @@ def test_second_call_on_a_photo_reuses_its_embedding(segment):
     assert float(server_timing(second)["encoder"]) < 5
     assert first.json() == second.json()
     print(f"\nfirst /segment {t1 * 1e3:.0f} ms, second {t2 * 1e3:.0f} ms: {t1 / t2:.1f}x")
-    assert t2 * 2 < t1  # the benchmark (bench/segment.sh) measures the real ratio
+    assert t2 * 2 < t1  # bench/services.sh segment measures the real ratio
 
 
 def grid_points(w, h, g):
