@@ -1,5 +1,6 @@
 /* artistry serve <service> [--port N] [--host ADDR] */
 #include "cli/cli.h"
+#include "image/image.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -102,6 +103,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    if (img_defaults_from_env(&e) != 0) goto fail; /* IMAGE_MAX_PIXELS, for every service */
     http_server *s = http_server_new(&p, &e);
     if (!s) goto fail;
     if (svc->init(s, &e) != 0) {

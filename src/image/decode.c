@@ -10,10 +10,25 @@
 #include <webp/decode.h>
 #include <webp/demux.h>
 
+/* The pixel limit every service's decoder starts from (IMAGE_MAX_PIXELS). Written once at
+ * start-up by img_defaults_from_env, before any thread decodes. */
+static uint64_t default_max_pixels = 50000000;
+
+int img_defaults_from_env(err *e)
+{
+    long v;
+    if (cfg_int("IMAGE_MAX_PIXELS", (long)default_max_pixels, 1, 1000000000, &v, e) != 0)
+        return -1;
+    default_max_pixels = (uint64_t)v;
+    return 0;
+}
+
 img_decode_params img_decode_default_params(void)
 {
-    return (img_decode_params){
-        .max_pixels = 50000000, .apply_orientation = true, .fit_margin = 2.0, .threads = true};
+    return (img_decode_params){.max_pixels = default_max_pixels,
+                               .apply_orientation = true,
+                               .fit_margin = 2.0,
+                               .threads = true};
 }
 
 img_format img_detect_format(const void *data, size_t len)

@@ -110,6 +110,10 @@ typedef struct img_decode_params {
     bool threads;
 } img_decode_params;
 
+/* Reads IMAGE_MAX_PIXELS (default 50,000,000) into the defaults below; -1 with e naming the
+ * variable when it is not a positive integer. Call once at start-up, before decoding. */
+int img_defaults_from_env(err *e);
+
 img_decode_params img_decode_default_params(void);
 
 typedef struct img_info {

@@ -39,7 +39,6 @@ static void timing_report(http_res *rs, const timing *t, const char *what, int m
 img *segment_photo(http_res *rs, const void *data, size_t len)
 {
     img_decode_params dp = img_decode_default_params();
-    dp.max_pixels = segment_cfg.max_pixels;
     err e = {0};
     img *p = img_decode(data, len, &dp, NULL, &e);
     if (!p) http_res_err(rs, &e);

@@ -167,8 +167,6 @@ static int read_config(err *e)
     holder.params.cache_entries = (size_t)v;
     if (cfg_bool("SEGMENT_KEEP_ENCODER_MEMORY", false, &holder.params.keep_encoder_memory, e) != 0)
         return -1;
-    if (cfg_int("IMAGE_MAX_PIXELS", 50000000, 1, 1000000000, &v, e) != 0) return -1;
-    segment_cfg.max_pixels = (uint64_t)v;
     if (cfg_int("SEGMENT_MAX_BOXES", 100, 0, 100000, &segment_cfg.max_boxes, e) != 0) return -1;
     if (cfg_int("SEGMENT_MAX_SAMPLES", 100, 0, 100000, &segment_cfg.max_samples, e) != 0) return -1;
     if (cfg_size("SEGMENT_MAX_MASK_JSON", (size_t)1 << 30, 1024, (size_t)1 << 40,

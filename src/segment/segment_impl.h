@@ -14,7 +14,6 @@
 #define SEGMENT_SERVICE_NAME "Segment (MobileSAM)"
 
 typedef struct segment_config {
-    uint64_t max_pixels;  /* IMAGE_MAX_PIXELS: decoder limit */
     long max_boxes;       /* SEGMENT_MAX_BOXES: boxes per /segment request */
     long max_samples;     /* SEGMENT_MAX_SAMPLES: num_samples of /segment/ */
     size_t max_mask_json; /* SEGMENT_MAX_MASK_JSON: bytes of masks in one answer */
