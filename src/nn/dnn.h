@@ -30,6 +30,8 @@ typedef struct dnn_state {
     size_t scratch;
     const char *impl; /* oneDNN's implementation name, for the profile */
     bool posts_ours;  /* the node's post-ops are applied after the primitive, by us */
+    bool blocked;     /* ... on an output in the blocked layout (physical elements) */
+    int64_t phys;     /* elements of the output buffer */
 } dnn_state;
 
 dnnl_engine_t dnn_engine(void);

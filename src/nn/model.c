@@ -10,6 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void nn_process_init(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* could not re-execute: carry on with the runtime's default */
+}
+
 nn_model_params nn_model_default_params(void)
 {
     return (nn_model_params){

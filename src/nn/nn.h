@@ -185,6 +185,14 @@ void nn_session_profile_reset(nn_session *s);
 /* Bytes of the session's arena for its current plan. */
 size_t nn_session_arena_bytes(const nn_session *s);
 
+/* Call first thing in main(). OpenMP threads that wait at a barrier spin by default, which
+ * on a machine shared with other work costs more than the runs themselves; their policy
+ * is read once when the OpenMP runtime loads, before main. So unless the environment
+ * already sets OMP_WAIT_POLICY or GOMP_SPINCOUNT, this re-executes the program (argv as
+ * given to main) with OMP_WAIT_POLICY=passive. Returns when nothing needs doing or the
+ * re-execution failed. */
+void nn_process_init(char **argv);
+
 /* ---------------------------------------------------------------- NumPy files */
 
 /* Reads a .npy file (version 1-3, little-endian, C order; f32, f64, f16, i8..i64, u8..u64,

@@ -163,6 +163,49 @@ static int reduce_run(nn_exec *x, int op)
         }
         return 0;
     }
+    /* float over one contiguous block of axes with inner elements after it: accumulate
+     * whole inner rows (the channel LayerNorm of image models reduces axis 1 this way) */
+    int lo = -1, hi = -1;
+    bool contiguous = true;
+    for (int i = 0; i < r; i++)
+        if (rp.axis[i]) {
+            if (lo < 0) lo = i;
+            else if (hi != i - 1) contiguous = false;
+            hi = i;
+        }
+    if (xv->dtype == NN_F32 && contiguous && lo >= 0 && (op == R_MEAN || op == R_SUM || op == R_MAX || op == R_MIN)) {
+        int64_t outer = 1, dim = 1, inner = 1;
+        for (int i = 0; i < lo; i++) outer *= xv->dims[i];
+        for (int i = lo; i <= hi; i++) dim *= xv->dims[i];
+        for (int i = hi + 1; i < r; i++) inner *= xv->dims[i];
+        const float *s = x_in(x, 0);
+        float *y = x_out(x, 0);
+        int nt = par_threads(x, outer * dim * inner);
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t o = 0; o < outer; o++) {
+            float *acc = y + o * inner;
+            const float *src = s + o * dim * inner;
+            if (dim == 0) {
+                for (int64_t i = 0; i < inner; i++) acc[i] = op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0;
+                continue;
+            }
+            memcpy(acc, src, (size_t)inner * sizeof *acc);
+            for (int64_t d = 1; d < dim; d++) {
+                const float *row = src + d * inner;
+                if (op == R_MAX)
+                    for (int64_t i = 0; i < inner; i++) acc[i] = row[i] > acc[i] ? row[i] : acc[i];
+                else if (op == R_MIN)
+                    for (int64_t i = 0; i < inner; i++) acc[i] = row[i] < acc[i] ? row[i] : acc[i];
+                else
+                    for (int64_t i = 0; i < inner; i++) acc[i] += row[i];
+            }
+            if (op == R_MEAN) {
+                float inv = 1.0f / (float)dim;
+                for (int64_t i = 0; i < inner; i++) acc[i] *= inv;
+            }
+        }
+        return 0;
+    }
     /* generic: walk the input once, accumulating into the output element it maps to */
     int64_t ystr[NN_MAX_RANK], k = 0;
     int64_t yd_full[NN_MAX_RANK];

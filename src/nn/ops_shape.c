@@ -901,6 +901,37 @@ static int run_tile(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0), *yv = x_vout(x, 0);
     size_t es = nn_dtype_size(xv->dtype);
+    int r = xv->rank;
+    if (r >= 1 && value_count(yv) > 0) {
+        /* build the output from its last axis outwards: each input row is repeated along
+         * the last axis, then each finished block is copied for the outer repeats */
+        const char *s = x_in(x, 0);
+        char *y = x_out(x, 0);
+        int64_t rows = value_count(xv) / xv->dims[r - 1];
+        int64_t in_w = xv->dims[r - 1], out_w = yv->dims[r - 1];
+        for (int64_t row = rows - 1; row >= 0; row--) {
+            /* place input row `row` at the spot the output of the inner axes will have */
+            char *dst = y + (size_t)(row * out_w) * es;
+            for (int64_t k = 0; k < out_w / in_w; k++) memmove(dst + (size_t)(k * in_w) * es, s + (size_t)(row * in_w) * es, (size_t)in_w * es);
+        }
+        /* now axis d from r-2 down to 0: the block of inner axes, repeated */
+        int64_t block = out_w; /* elements of one output slice below axis d */
+        int64_t count = rows;  /* input-sized slices at this level */
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t n_in = xv->dims[d], rep = yv->dims[d] / (n_in ? n_in : 1);
+            int64_t groups = count / (n_in ? n_in : 1);
+            /* groups of n_in consecutive blocks, compacted to stride n_in*rep*block */
+            for (int64_t gi = groups - 1; gi >= 0; gi--) {
+                char *src = y + (size_t)(gi * n_in * block) * es;
+                char *dst = y + (size_t)(gi * n_in * rep * block) * es;
+                if (dst != src) memmove(dst, src, (size_t)(n_in * block) * es);
+                for (int64_t k = 1; k < rep; k++) memcpy(dst + (size_t)(k * n_in * block) * es, dst, (size_t)(n_in * block) * es);
+            }
+            block *= n_in * rep;
+            count = groups;
+        }
+        return 0;
+    }
     int64_t xs[NN_MAX_RANK];
     row_strides(xv->dims, xv->rank, xs);
     for (int64_t o = 0; o < value_count(yv); o++) {
