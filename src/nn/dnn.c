@@ -292,13 +292,15 @@ static bool is_ref(dnnl_primitive_desc_t pd)
     return impl && !strncmp(impl, "ref", 3);
 }
 
-dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc, const dnnl_memory_desc_t *dst_md)
+dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
+                             const dnnl_memory_desc_t *dst_md)
 {
     int n_args = st->n_args;
     dnnl_primitive_attr_t attr = dnn_attr(p, st, dst_md);
     dnnl_primitive_desc_t pd = NULL;
     if (attr) {
-        if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success) pd = NULL;
+        if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success)
+            pd = NULL;
         dnnl_primitive_attr_destroy(attr);
     }
     if (pd && !(p->n->n_post && is_ref(pd))) return pd;
@@ -314,7 +316,8 @@ dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t des
         for (int i = 0; i < p->n->n_post; i++) {
             const nn_post *q = &p->n->post[i];
             if ((q->kind == NN_POST_ADD || q->kind == NN_POST_MUL) &&
-                (p->plan->buf[q->value].layout != layout || value_count(&p->g->v[q->value]) != value_count(y)))
+                (p->plan->buf[q->value].layout != layout ||
+                 value_count(&p->g->v[q->value]) != value_count(y)))
                 return NULL;
         }
     st->blocked = layout != NN_L_PLAIN;
@@ -346,6 +349,7 @@ int dnn_finish(nn_prep *p, dnn_state *st, dnnl_primitive_desc_t pd, err *e)
     p->free_state = dnn_state_free;
     p->scratch = st->scratch;
     p->sess = &dnn_sess_ops;
+    p->owns_weights = true;
     return 0;
 }
 
@@ -383,7 +387,8 @@ int dnn_run(nn_exec *x)
             for (int i = 0; i < x->n->n_post; i++) {
                 const nn_post *q = &x->n->post[i];
                 if (q->kind == NN_POST_ADD || q->kind == NN_POST_MUL)
-                    x->k->binary[q->kind == NN_POST_ADD ? NN_BIN_ADD : NN_BIN_MUL](y, x->ptr[q->value], y, (size_t)st->phys);
+                    x->k->binary[q->kind == NN_POST_ADD ? NN_BIN_ADD : NN_BIN_MUL](
+                        y, x->ptr[q->value], y, (size_t)st->phys);
                 else
                     post_act(x->k, q, y, (size_t)st->phys);
             }

@@ -325,7 +325,8 @@ void node_add_attr_f(nn_graph *g, int node, const char *name, float v)
     attr_new(g, node, name, NN_AT_FLOAT)->f = v;
 }
 
-int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims, void *data)
+int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims,
+                    void *data)
 {
     int v = graph_add_value(g, name);
     nn_value *val = &g->v[v];

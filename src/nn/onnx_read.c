@@ -113,6 +113,7 @@ typedef struct loader {
     const char *file;
     const char *dir;
     const uint8_t *base; /* the main buffer, for alignment of in-place data */
+    bool mapped;         /* base is a file mapping (its pages can be dropped) */
     nn_mapping **maps;
     int *n_maps;
     char **map_names;
@@ -437,6 +438,11 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
         if (src_len != bytes)
             return BAD(L, "tensor '%s' has %zu bytes of data for shape with %lld %s elements",
                        tname, src_len, (long long)count, nn_dtype_name(v->dtype));
+        bool mapped = t->external || L->mapped;
+        v->src = src;
+        v->src_len = src_len;
+        v->src_dtype = (uint8_t)v->dtype;
+        v->src_kind = mapped ? NN_SRC_MAPPED : NN_SRC_BUFFER;
         bool f16 = v->dtype == NN_F16 || v->dtype == NN_BF16;
         if (widen && f16) {
             float *d = xmalloc(count ? (size_t)count * 4 : 1);
@@ -448,16 +454,17 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
             v->dtype = NN_F32;
             v->data = d;
             v->owned = true;
+            if (mapped) nn_drop_pages(src, src_len);
         } else if ((uintptr_t)src % esz == 0) {
             v->data = (void *)src;
         } else {
-            /* misaligned in the file: one aligned copy; the file's pages are left to the
-             * kernel to drop */
+            /* misaligned in the file: one aligned copy, and the file's pages can go */
             void *d = NULL;
             if (posix_memalign(&d, 64, bytes ? bytes : 64) != 0) abort();
             memcpy(d, src, bytes);
             v->data = d;
             v->owned = true;
+            if (mapped) nn_drop_pages(src, src_len);
         }
         return 0;
     }
@@ -1112,8 +1119,14 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
     nn_graph *g = &out->g;
     g->a = arena_new(1 << 16);
     g->file = file;
-    loader L = {
-        .g = g, .file = file, .dir = dir, .base = buf, .maps = maps, .n_maps = n_maps, .e = e};
+    loader L = {.g = g,
+                .file = file,
+                .dir = dir,
+                .base = buf,
+                .mapped = dir != NULL,
+                .maps = maps,
+                .n_maps = n_maps,
+                .e = e};
     pb r = {buf, buf + len};
     pb_field f;
     int k;
@@ -1248,4 +1261,33 @@ out:
     free(L.hash);
     free(maps);
     return t;
+}
+
+void nn_drop_pages(const void *p, size_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void nn_const_restore(nn_value *v)
+{
+    if (!v->released || !v->src) return;
+    int64_t n = value_count(v);
+    void *d = NULL;
+    if (posix_memalign(&d, 64, value_bytes(v) ? value_bytes(v) : 64) != 0) abort();
+    if (v->src_dtype == NN_F16 || v->src_dtype == NN_BF16) {
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, (const uint8_t *)v->src + 2 * i, 2);
+            ((float *)d)[i] = v->src_dtype == NN_F16 ? nn_f16_to_f32(h) : nn_bf16_to_f32(h);
+        }
+    } else {
+        memcpy(d, v->src, value_bytes(v));
+    }
+    v->data = d;
+    v->owned = true;
+    v->released = false;
 }

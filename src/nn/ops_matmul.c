@@ -160,7 +160,8 @@ static int dnn_matmul(nn_prep *p, int a_val, const int64_t *ad, const int64_t *a
     dnn_state *st = xcalloc(1, sizeof *st);
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_matmul_desc_init(&md, &src, &wts, bias ? &bmd : NULL, &dst) == dnnl_success) pd = dnn_pd(p, st, &md, &dst);
+    if (dnnl_matmul_desc_init(&md, &src, &wts, bias ? &bmd : NULL, &dst) == dnnl_success)
+        pd = dnn_pd(p, st, &md, &dst);
     if (!pd) {
         dnn_state_free(st);
         return 0;

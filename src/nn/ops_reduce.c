@@ -169,11 +169,14 @@ static int reduce_run(nn_exec *x, int op)
     bool contiguous = true;
     for (int i = 0; i < r; i++)
         if (rp.axis[i]) {
-            if (lo < 0) lo = i;
-            else if (hi != i - 1) contiguous = false;
+            if (lo < 0)
+                lo = i;
+            else if (hi != i - 1)
+                contiguous = false;
             hi = i;
         }
-    if (xv->dtype == NN_F32 && contiguous && lo >= 0 && (op == R_MEAN || op == R_SUM || op == R_MAX || op == R_MIN)) {
+    if (xv->dtype == NN_F32 && contiguous && lo >= 0 &&
+        (op == R_MEAN || op == R_SUM || op == R_MAX || op == R_MIN)) {
         int64_t outer = 1, dim = 1, inner = 1;
         for (int i = 0; i < lo; i++) outer *= xv->dims[i];
         for (int i = lo; i <= hi; i++) dim *= xv->dims[i];
@@ -186,7 +189,8 @@ static int reduce_run(nn_exec *x, int op)
             float *acc = y + o * inner;
             const float *src = s + o * dim * inner;
             if (dim == 0) {
-                for (int64_t i = 0; i < inner; i++) acc[i] = op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0;
+                for (int64_t i = 0; i < inner; i++)
+                    acc[i] = op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0;
                 continue;
             }
             memcpy(acc, src, (size_t)inner * sizeof *acc);

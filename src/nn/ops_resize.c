@@ -477,8 +477,10 @@ static int prepare_separable(nn_prep *p, err *e)
     st->tx = xmalloc((size_t)(st->OW + 1) * 4 * sizeof(tap));
     st->ny = xmalloc((size_t)(st->OH + 1) * sizeof(int));
     st->nx = xmalloc((size_t)(st->OW + 1) * sizeof(int));
-    axis_taps(n, rp.mode, st->H, st->OH, rp.scale[r - 2], rp.roi_lo[r - 2], rp.roi_hi[r - 2], st->ty, st->ny);
-    axis_taps(n, rp.mode, st->W, st->OW, rp.scale[r - 1], rp.roi_lo[r - 1], rp.roi_hi[r - 1], st->tx, st->nx);
+    axis_taps(n, rp.mode, st->H, st->OH, rp.scale[r - 2], rp.roi_lo[r - 2], rp.roi_hi[r - 2],
+              st->ty, st->ny);
+    axis_taps(n, rp.mode, st->W, st->OW, rp.scale[r - 1], rp.roi_lo[r - 1], rp.roi_hi[r - 1],
+              st->tx, st->nx);
     p->state = st;
     p->free_state = sep_free;
     p->run = run_separable;

@@ -950,7 +950,9 @@ static int run_tile(nn_exec *x)
         for (int64_t row = rows - 1; row >= 0; row--) {
             /* place input row `row` at the spot the output of the inner axes will have */
             char *dst = y + (size_t)(row * out_w) * es;
-            for (int64_t k = 0; k < out_w / in_w; k++) memmove(dst + (size_t)(k * in_w) * es, s + (size_t)(row * in_w) * es, (size_t)in_w * es);
+            for (int64_t k = 0; k < out_w / in_w; k++)
+                memmove(dst + (size_t)(k * in_w) * es, s + (size_t)(row * in_w) * es,
+                        (size_t)in_w * es);
         }
         /* now axis d from r-2 down to 0: the block of inner axes, repeated */
         int64_t block = out_w; /* elements of one output slice below axis d */
@@ -963,7 +965,8 @@ static int run_tile(nn_exec *x)
                 char *src = y + (size_t)(gi * n_in * block) * es;
                 char *dst = y + (size_t)(gi * n_in * rep * block) * es;
                 if (dst != src) memmove(dst, src, (size_t)(n_in * block) * es);
-                for (int64_t k = 1; k < rep; k++) memcpy(dst + (size_t)(k * n_in * block) * es, dst, (size_t)(n_in * block) * es);
+                for (int64_t k = 1; k < rep; k++)
+                    memcpy(dst + (size_t)(k * n_in * block) * es, dst, (size_t)(n_in * block) * es);
             }
             block *= n_in * rep;
             count = groups;

@@ -486,6 +486,7 @@ static int small_input_ancestors(const nn_graph *g, int v, bool *seen, bool *mar
     }
     if (val->kind != NN_V_ACT || val->producer < 0) return 0;
     const nn_node *n = &g->n[val->producer];
+    if (n->op->flags & NN_OP_SHAPE_ONLY) return 0; /* reads shapes only, never values */
     int found = 0;
     for (int i = 0; i < n->n_in; i++) found += small_input_ancestors(g, n->in[i], seen, mark);
     return found;
@@ -505,8 +506,46 @@ static int needed_inputs(const nn_graph *g, const nn_node *n, bool *mark)
     return found;
 }
 
+/* After step st is prepared: a constant weight whose only reader in this plan is a step
+ * that keeps its own (reordered) copy no longer needs ours. A copy we made is freed (and
+ * made again from the file if a later plan needs it); data still in the mapped file just
+ * gives its pages back. A constant that any plan reads while running is pinned. */
+static void release_weights(nn_model *m, nn_plan *p, const nn_step *st)
+{
+    const nn_node *n = &p->g.n[st->node];
+    for (int i = 0; i < n->n_in; i++) {
+        int id = n->in[i];
+        if (id < 0 || id >= m->l.g.nv) continue;
+        nn_value *v = &m->l.g.v[id];
+        if (v->kind != NN_V_CONST || v->src_kind == NN_SRC_NONE || v->pinned || v->released)
+            continue;
+        if (!st->owns_weights || (i != 1 && i != 2) || v->is_output) {
+            v->pinned = true;
+            continue;
+        }
+        int readers = 0;
+        for (int k = 0; k < p->g.nn; k++) {
+            const nn_node *c = &p->g.n[k];
+            if (c->dead) continue;
+            for (int j = 0; j < c->n_in; j++) readers += c->in[j] == id;
+            for (int j = 0; j < c->n_post; j++) readers += c->post[j].value == id;
+        }
+        if (readers != 1) continue;
+        if (v->owned) {
+            free(v->data);
+            v->data = NULL;
+            v->owned = false;
+            v->released = true;
+            p->g.v[id].data = NULL;
+        } else if (v->src_kind == NN_SRC_MAPPED && v->data == v->src) {
+            nn_drop_pages(v->src, v->src_len);
+        }
+    }
+}
+
 static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
 {
+    for (int i = 0; i < m->l.g.nv; i++) nn_const_restore(&m->l.g.v[i]);
     nn_plan *p = xcalloc(1, sizeof *p);
     p->m = m;
     p->a = arena_new(1 << 16);
@@ -540,7 +579,9 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             if (e && e->status == 422 && need) needed_inputs(g, n, need);
             goto fail;
         }
-        if (m->p.optimize && foldable(g, n) && nn_fold_node(g, ni, m->k, e) != 0) goto fail;
+        /* folding here is not an optimisation: a static plan needs every shape, and
+         * shapes are computed from whatever the graph folds to */
+        if (foldable(g, n) && nn_fold_node(g, ni, m->k, e) != 0) goto fail;
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (g->v[g->outputs[i]].rank < 0) {
@@ -571,6 +612,10 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             st->state = pr.state;
             st->free_state = pr.free_state;
             st->scratch = pr.scratch;
+            st->owns_weights = pr.owns_weights;
+            /* at once, so the original and the reordered weights are not all in memory
+             * together */
+            release_weights(m, p, st);
             if (pr.sess) {
                 st->sess_slot = p->n_sess_slots;
                 p->sess_ops[p->n_sess_slots] = pr.sess;

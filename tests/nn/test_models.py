@@ -115,3 +115,17 @@ def test_matches_onnxruntime(name, tmp_path):
         print(f"{name} {ref_file.stem}: max|diff| {diff:.3g} (tolerance {tol:.3g}, max|ref| "
               f"{np.abs(ref).max() if ref.size else 0:.3g})")
         assert diff <= tol, f"{ref_file.stem}: max|diff| {diff:.3g} > {tol:.3g}"
+
+
+def test_load_peak_rss_is_below_one_and_a_half_weights_plus_arena():
+    """Loading maps the file and copies weights at most once: peak RSS over a whole load and
+    first run of YOLOv8m stays below 1.5 x its weight bytes plus its arena."""
+    model = fixture_model(FIXTURES / "yolov8m.onnx")
+    info = subprocess.run([ARTISTRY, "nn", "info", model], capture_output=True, text=True, check=True).stdout
+    weights_mb = float(info.split("parameters")[1].split("(")[1].split(" MB")[0])
+    out = subprocess.run([ARTISTRY, "nn", "bench", model, "--runs", "1", "--warmup", "0", "--threads", "2"],
+                         capture_output=True, text=True, check=True).stdout
+    arena_mb = float(out.split("arena ")[1].split(" MB")[0])
+    peak_mb = float(out.split("peak RSS ")[1].split(" MB")[0])
+    print(f"weights {weights_mb} MB, arena {arena_mb} MB, peak RSS {peak_mb} MB")
+    assert peak_mb < 1.5 * weights_mb + arena_mb
