@@ -106,11 +106,11 @@ void graph_clone(nn_graph *dst, const nn_graph *src, arena *a)
     dst->a = a;
     dst->cap_v = src->nv + 64;
     dst->v = xmalloc((size_t)dst->cap_v * sizeof *dst->v);
-    memcpy(dst->v, src->v, (size_t)src->nv * sizeof *src->v);
+    if (src->nv) memcpy(dst->v, src->v, (size_t)src->nv * sizeof *src->v);
     for (int i = 0; i < dst->nv; i++) dst->v[i].owned = false;
     dst->cap_n = src->nn + 64;
     dst->n = xmalloc((size_t)dst->cap_n * sizeof *dst->n);
-    memcpy(dst->n, src->n, (size_t)src->nn * sizeof *src->n);
+    if (src->nn) memcpy(dst->n, src->n, (size_t)src->nn * sizeof *src->n);
     /* index arrays are rewritten by passes: give the copy its own */
     for (int i = 0; i < dst->nn; i++) {
         nn_node *n = &dst->n[i];

@@ -116,7 +116,9 @@ typedef struct loader {
     bool mapped;         /* base is a file mapping (its pages can be dropped) */
     nn_mapping **maps;
     int *n_maps;
-    char **map_names;
+    char **map_names; /* external files mapped so far, and their index in *maps */
+    int *map_index;
+    int n_names;
     err *e;
     /* value name -> index, open addressing */
     int *hash;
@@ -333,10 +335,10 @@ static int64_t dims_count(const int64_t *d, int rank)
  * for an empty file), or -1 with the error set. */
 static int map_external(loader *L, const char *location, const uint8_t **addr_out, size_t *len)
 {
-    for (int i = 0; i < *L->n_maps; i++)
-        if (L->map_names[i] && strcmp(L->map_names[i], location) == 0) {
-            *len = (*L->maps)[i].len;
-            *addr_out = (*L->maps)[i].addr;
+    for (int i = 0; i < L->n_names; i++)
+        if (strcmp(L->map_names[i], location) == 0) {
+            *len = (*L->maps)[L->map_index[i]].len;
+            *addr_out = (*L->maps)[L->map_index[i]].addr;
             return 0;
         }
     if (location[0] == '/' || strstr(location, "..")) {
@@ -368,9 +370,11 @@ static int map_external(loader *L, const char *location, const uint8_t **addr_ou
         return -1;
     }
     *L->maps = xrealloc(*L->maps, (size_t)(*L->n_maps + 1) * sizeof **L->maps);
-    L->map_names = xrealloc(L->map_names, (size_t)(*L->n_maps + 1) * sizeof *L->map_names);
+    L->map_names = xrealloc(L->map_names, (size_t)(L->n_names + 1) * sizeof *L->map_names);
+    L->map_index = xrealloc(L->map_index, (size_t)(L->n_names + 1) * sizeof *L->map_index);
     (*L->maps)[*L->n_maps] = (nn_mapping){addr, (size_t)st.st_size};
-    L->map_names[*L->n_maps] = xstrdup(location);
+    L->map_names[L->n_names] = xstrdup(location);
+    L->map_index[L->n_names++] = *L->n_maps;
     (*L->n_maps)++;
     *len = (size_t)st.st_size;
     *addr_out = st.st_size ? addr : NULL;
@@ -1196,9 +1200,9 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
 out:
     free(metas.v);
     free(L.hash);
-    if (L.map_names)
-        for (int i = 0; i < *n_maps; i++) free(L.map_names[i]);
+    for (int i = 0; i < L.n_names; i++) free(L.map_names[i]);
     free(L.map_names);
+    free(L.map_index);
     return rc;
 }
 
