@@ -252,7 +252,7 @@ float attr_f(const nn_node *n, const char *name, float def)
 const char *attr_s(const nn_node *n, const char *name, const char *def)
 {
     const nn_attr *a = node_attr(n, name);
-    return a && a->type == NN_AT_STRING ? a->s : def;
+    return a && a->type == NN_AT_STRING && a->s ? a->s : def;
 }
 
 int attr_ints(const nn_node *n, const char *name, int64_t *out, int cap)

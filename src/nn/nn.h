@@ -108,6 +108,7 @@ typedef struct nn_model_params {
     bool optimize;          /* graph passes and fusions (default true) */
     bool blocked_layout;    /* keep conv chains in oneDNN's blocked layout (default true) */
     bool profile;           /* time every step of every run (nn_session_profile) */
+    size_t max_arena;       /* refuse plans needing a larger session arena (0: no limit) */
 } nn_model_params;
 
 nn_model_params nn_model_default_params(void);

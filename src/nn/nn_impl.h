@@ -258,6 +258,7 @@ extern const char *const nn_claimed_ops[];
 enum nn_layout {
     NN_L_PLAIN = 0,
     NN_L_BLK16, /* oneDNN nChw16c: 4-D float, channels in blocks of 16 (padded) */
+    NN_L_NHWC,  /* channels last: the quantized inputs of nn.QConv */
 };
 
 enum nn_buf_where {
@@ -411,7 +412,7 @@ int pass_fuse_activation(nn_graph *g);
 int pass_gelu(nn_graph *g);
 int pass_layernorm(nn_graph *g);
 int pass_attention(nn_graph *g);
-int pass_fuse_residual(nn_graph *g);
+int pass_qconv(nn_graph *g);
 /* Runs the passes in order: at load (what needs no input shapes) and in each plan (the
  * pattern passes again, now that every shape is known, and attention). */
 int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e);

@@ -49,6 +49,12 @@ static bool pb_varint(pb *r, uint64_t *out)
     return false;
 }
 
+static pb pb_of(const uint8_t *p, size_t n)
+{
+    pb r = {p, p ? p + n : p};
+    return r;
+}
+
 /* 1: a field was read; 0: end of message; -1: malformed. */
 static int pb_next(pb *r, pb_field *f)
 {
@@ -184,7 +190,7 @@ static int new_value(loader *L, const char *name)
 
 static const char *dup_str(loader *L, const uint8_t *p, size_t n)
 {
-    return arena_strndup(L->g->a, (const char *)p, n);
+    return p ? arena_strndup(L->g->a, (const char *)p, n) : "";
 }
 
 static bool known_dtype(uint64_t t)
@@ -217,7 +223,7 @@ static void tensor_raw_free(tensor_raw *t)
 
 static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_t n)
 {
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     slice key = {0}, val = {0};
     int k;
@@ -227,7 +233,7 @@ static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_
         if (f.num == 2) val = (slice){f.data, f.len};
     }
     if (k < 0) return BAD(L, "malformed external_data entry");
-    char *v = arena_strndup(L->g->a, (const char *)val.p, val.n);
+    const char *v = dup_str(L, val.p, val.n);
     if (key.n == 8 && memcmp(key.p, "location", 8) == 0) {
         t->ext_location = v;
     } else if ((key.n == 6 && memcmp(key.p, "offset", 6) == 0) ||
@@ -246,11 +252,11 @@ static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_
     return 0;
 }
 
-static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
+static int read_tensor_raw_fields(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
 {
     memset(t, 0, sizeof *t);
     t->ext_length = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     while ((k = pb_next(&r, &f)) > 0) {
@@ -261,7 +267,7 @@ static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
                     return BAD(L, "tensor has more than %d dimensions", NN_MAX_RANK);
                 t->dims[t->rank++] = (int64_t)f.u;
             } else if (f.wt == 2) {
-                pb q = {f.data, f.data + f.len};
+                pb q = pb_of(f.data, f.len);
                 uint64_t d;
                 while (q.p < q.end) {
                     if (!pb_varint(&q, &d)) return BAD(L, "malformed tensor dims");
@@ -317,6 +323,15 @@ static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
         if (t->dims[i] < 0)
             return BAD(L, "tensor '%s' has a negative dimension", t->name ? t->name : "");
     return 0;
+}
+
+/* Reads a TensorProto's fields; on failure nothing is left to free. */
+static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
+{
+    if (read_tensor_raw_fields(L, p, n, t) == 0) return 0;
+    tensor_raw_free(t);
+    memset(t, 0, sizeof *t);
+    return -1;
 }
 
 /* Count of elements, or -1 on overflow beyond 2^40 (a terabyte-sized tensor is not a model
@@ -503,7 +518,7 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
     bool fixed = field == 4 || field == 10;
     size_t fsz = field == 4 ? 4 : 8;
     if (pk.n) {
-        pb q = {pk.p, pk.p + pk.n};
+        pb q = pb_of(pk.p, pk.n);
         while (q.p < q.end) {
             if (got >= count) return BAD(L, "tensor '%s' holds more values than its shape", tname);
             uint64_t u = 0;
@@ -555,7 +570,7 @@ static int read_tensor_value(loader *L, const uint8_t *p, size_t n, int vid, boo
 
 static int read_shape(loader *L, const uint8_t *p, size_t n, nn_value_info *vi)
 {
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     vi->rank = 0;
@@ -566,7 +581,7 @@ static int read_shape(loader *L, const uint8_t *p, size_t n, nn_value_info *vi)
         int d = vi->rank++;
         vi->shape[d] = -1;
         vi->dim_names[d] = NULL;
-        pb q = {f.data, f.data + f.len};
+        pb q = pb_of(f.data, f.len);
         pb_field g;
         int k2;
         while ((k2 = pb_next(&q, &g)) > 0) {
@@ -585,7 +600,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
 {
     memset(vi, 0, sizeof *vi);
     vi->rank = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slice type = {0};
@@ -595,7 +610,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
     }
     if (k < 0 || !vi->name) return BAD(L, "malformed ValueInfoProto");
     if (!type.p) return 0;
-    pb t = {type.p, type.p + type.n};
+    pb t = pb_of(type.p, type.n);
     while ((k = pb_next(&t, &f)) > 0) {
         if (f.num != 1 || f.wt != 2) {
             if (f.wt == 2 && (f.num == 4 || f.num == 5 || f.num == 8 || f.num == 9))
@@ -604,7 +619,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
                            vi->name);
             continue;
         }
-        pb tt = {f.data, f.data + f.len};
+        pb tt = pb_of(f.data, f.len);
         pb_field g;
         int k2;
         while ((k2 = pb_next(&tt, &g)) > 0) {
@@ -625,7 +640,7 @@ static int read_attr(loader *L, const uint8_t *p, size_t n, nn_attr *a, const ch
 {
     memset(a, 0, sizeof *a);
     a->tensor = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slice floats_pk = {0}, ints_pk = {0};
@@ -720,7 +735,7 @@ static int read_attr(loader *L, const uint8_t *p, size_t n, nn_attr *a, const ch
         int cap = (int)ints_pk.n + ints_u.n;
         int64_t *iv = arena_alloc(L->g->a, (size_t)(cap + 1) * sizeof *iv);
         int j = 0;
-        pb q = {ints_pk.p, ints_pk.p + ints_pk.n};
+        pb q = pb_of(ints_pk.p, ints_pk.n);
         uint64_t u;
         while (q.p < q.end) {
             if (!pb_varint(&q, &u)) {
@@ -766,7 +781,7 @@ typedef struct node_raw {
 static int read_node_raw(loader *L, const uint8_t *p, size_t n, node_raw *nr)
 {
     memset(nr, 0, sizeof *nr);
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     while ((k = pb_next(&r, &f)) > 0) {
@@ -798,6 +813,20 @@ static int read_node_raw(loader *L, const uint8_t *p, size_t n, node_raw *nr)
     if (!nr->op_type || !nr->op_type[0])
         return BAD(L, "node '%s' has no op_type", nr->name ? nr->name : "");
     return 0;
+}
+
+/* Whether any of a node's attributes carries a graph. */
+static bool has_subgraph(const slices *attrs)
+{
+    for (int i = 0; i < attrs->n; i++) {
+        pb r = pb_of(attrs->v[i].p, attrs->v[i].n);
+        pb_field f;
+        while (pb_next(&r, &f) > 0) {
+            if ((f.num == 6 || f.num == 11) && f.wt == 2) return true;
+            if (f.num == 20 && f.wt == 0 && (f.u == NN_AT_GRAPH || f.u == 10)) return true;
+        }
+    }
+    return false;
 }
 
 static void node_raw_free(node_raw *nr)
@@ -895,7 +924,7 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
                       const char **doms, int n_opsets)
 {
     nn_graph *g = L->g;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slices nodes = {0}, inits = {0}, inputs = {0}, outputs = {0};
@@ -1020,6 +1049,7 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
         nd->opset = opset;
         nd->op = nn_op_find(dom, nr->op_type);
         if (nd->op && nd->op->min_opset && opset >= 0 && opset < nd->op->min_opset) nd->op = NULL;
+        if (nd->op && has_subgraph(&nr->attrs)) nd->op = NULL; /* If, Loop, Scan bodies */
         if (!nd->op) {
             char full[160];
             snprintf(full, sizeof full, "%s%s%s", dom[0] ? dom : "", dom[0] ? "." : "",
@@ -1065,9 +1095,6 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
                 break;
             }
             nd = &g->n[nid]; /* read_attr may grow the value array only */
-            if (a.type == NN_AT_GRAPH && g->n[nid].op) {
-                g->n[nid].op = NULL; /* subgraphs (If, Loop, Scan) are not supported */
-            }
             nd->attrs[nd->n_attrs++] = a;
         }
         for (int j = 0; j < nr->out.n && ok; j++)
@@ -1131,7 +1158,7 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
                 .maps = maps,
                 .n_maps = n_maps,
                 .e = e};
-    pb r = {buf, buf + len};
+    pb r = pb_of(buf, len);
     pb_field f;
     int k;
     slice graph = {0};
@@ -1145,7 +1172,7 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
         if (f.num == 7 && f.wt == 2) graph = (slice){f.data, f.len};
         if (f.num == 14 && f.wt == 2) slices_push(&metas, f.data, f.len);
         if (f.num == 8 && f.wt == 2 && n_opsets < 32) {
-            pb q = {f.data, f.data + f.len};
+            pb q = pb_of(f.data, f.len);
             pb_field h;
             int k2;
             const char *d = "";
@@ -1182,7 +1209,7 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
     }
     out->meta = arena_calloc(g->a, (size_t)metas.n + 1, sizeof *out->meta);
     for (int i = 0; i < metas.n; i++) {
-        pb q = {metas.v[i].p, metas.v[i].p + metas.v[i].n};
+        pb q = pb_of(metas.v[i].p, metas.v[i].n);
         pb_field h;
         int k2;
         nn_meta m = {"", ""};

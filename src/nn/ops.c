@@ -6,7 +6,7 @@
 
 static const nn_op *const families[] = {
     nn_ops_elementwise, nn_ops_shape, nn_ops_reduce, nn_ops_conv,   nn_ops_matmul,    nn_ops_pool,
-    nn_ops_resize,      nn_ops_norm,  nn_ops_quant,  nn_ops_layout, nn_ops_attention,
+    nn_ops_resize,      nn_ops_norm,  nn_ops_quant,  nn_ops_layout, nn_ops_attention, nn_ops_qconv,
 };
 
 static const nn_op *find(const char *name)

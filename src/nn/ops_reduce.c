@@ -427,7 +427,7 @@ static int infer_cumsum(nn_graph *g, nn_node *n, err *e)
 static int run_CumSum(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0);
-    int axis = norm_axis((int64_t)get_num(x_in(x, 1), x_vin(x, 1)->dtype, 0), xv->rank);
+    int axis = norm_axis(to_i64(get_num(x_in(x, 1), x_vin(x, 1)->dtype, 0)), xv->rank);
     if (axis < 0) {
         node_err(x->e, x->g, x->n, 400, "axis out of range");
         return -1;
@@ -477,7 +477,7 @@ static int infer_topk(nn_graph *g, nn_node *n, err *e)
     }
     int64_t d[NN_MAX_RANK];
     memcpy(d, x->dims, sizeof d);
-    d[axis] = (int64_t)k;
+    d[axis] = to_i64(k);
     set_out(g, n, 0, x->dtype, x->rank, d);
     set_out(g, n, 1, NN_I64, x->rank, d);
     return 0;

@@ -64,7 +64,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
         }
         for (int i = 0; i < r; i++) {
             rp->scale[i] = a->floats[i];
-            rp->out[i] = (int64_t)floor((double)x->dims[i] * a->floats[i]);
+            rp->out[i] = to_i64(floor((double)x->dims[i] * a->floats[i]));
         }
         return 0;
     }
@@ -89,7 +89,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
                 return -1;
             }
             rp->scale[ax[i]] = s;
-            rp->out[ax[i]] = (int64_t)floor((double)x->dims[ax[i]] * s);
+            rp->out[ax[i]] = to_i64(floor((double)x->dims[ax[i]] * s));
         }
     } else {
         int64_t sz[NN_MAX_RANK];
@@ -115,7 +115,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
             int a = ax[i];
             if (common > 0) {
                 rp->scale[a] = common;
-                rp->out[a] = (int64_t)floor((double)x->dims[a] * common + 0.5);
+                rp->out[a] = to_i64(floor((double)x->dims[a] * common + 0.5));
             } else {
                 rp->out[a] = sz[i];
                 rp->scale[a] = x->dims[a] ? (double)sz[i] / (double)x->dims[a] : 1;
@@ -137,6 +137,12 @@ static int infer_resize(nn_graph *g, nn_node *n, err *e)
     const nn_value *x = node_in(g, n, 0);
     rs_p rp;
     if (rs_params(g, n, x, &rp, e) != 0) return -1;
+    for (int a = 0; a < x->rank; a++)
+        if (rp.out[a] > ((int64_t)1 << 34) || (x->dims[a] == 0 && rp.out[a] > 0)) {
+            node_err(e, g, n, 400, "cannot resize axis %d from %lld to %lld elements", a,
+                     (long long)x->dims[a], (long long)rp.out[a]);
+            return -1;
+        }
     set_out(g, n, 0, x->dtype, x->rank, rp.out);
     return 0;
 }
@@ -213,12 +219,12 @@ static void axis_taps(const nn_node *n, int mode, int64_t in, int64_t out, doubl
                 r = xo - f >= 0.5 ? f + 1 : f;
             else
                 r = xo - f > 0.5 ? f + 1 : f;
-            int64_t i = (int64_t)r;
+            int64_t i = to_i64(r);
             i = i < 0 ? 0 : i >= in ? in - 1 : i;
             t[c++] = (tap){i, 1};
         } else if (mode == M_LINEAR) {
             if (!tfcr) xo = xo < 0 ? 0 : xo > (double)(in - 1) ? (double)(in - 1) : xo;
-            int64_t i0 = (int64_t)floor(xo);
+            int64_t i0 = to_i64(floor(xo));
             double fr = xo - (double)i0;
             int64_t i1 = i0 + 1 >= in ? in - 1 : i0 + 1;
             if (i0 >= in) i0 = in - 1;
@@ -229,7 +235,7 @@ static void axis_taps(const nn_node *n, int mode, int64_t in, int64_t out, doubl
                 t[c++] = (tap){i1, fr};
             }
         } else {
-            int64_t i0 = (int64_t)floor(xo);
+            int64_t i0 = to_i64(floor(xo));
             double fr = xo - (double)i0;
             double sum = 0;
             for (int j = -1; j <= 2; j++) {
@@ -252,6 +258,7 @@ static int run_resize(nn_exec *x)
     const nn_value *xv = x_vin(x, 0), *yv = x_vout(x, 0);
     rs_p rp;
     if (rs_params((nn_graph *)x->g, x->n, xv, &rp, x->e) != 0) return -1;
+    if (value_count(yv) == 0) return 0;
     int r = xv->rank;
     double extrap = attr_f(x->n, "extrapolation_value", 0.0f);
     tap *taps[NN_MAX_RANK];

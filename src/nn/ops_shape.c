@@ -1085,7 +1085,7 @@ static int infer_range(nn_graph *g, nn_node *n, err *e)
         return -1;
     }
     double c = ceil((l - s) / d);
-    int64_t cnt = c > 0 ? (int64_t)c : 0;
+    int64_t cnt = c > 0 ? to_i64(c) : 0;
     set_out(g, n, 0, node_in(g, n, 0)->dtype, 1, &cnt);
     return 0;
 }
@@ -1391,7 +1391,7 @@ static int infer_onehot(nn_graph *g, nn_node *n, err *e)
         return -1;
     }
     int64_t d[NN_MAX_RANK];
-    for (int i = 0, j = 0; i < r; i++) d[i] = i == axis ? (int64_t)depth : ix->dims[j++];
+    for (int i = 0, j = 0; i < r; i++) d[i] = i == axis ? to_i64(depth) : ix->dims[j++];
     set_out(g, n, 0, vals->dtype, r, d);
     return 0;
 }
@@ -1411,7 +1411,7 @@ static int run_onehot(nn_exec *x)
         for (int64_t d = 0; d < depth; d++)
             for (int64_t i = 0; i < inner; i++) {
                 double idx = get_num(x_in(x, 0), iv->dtype, o * inner + i);
-                int64_t k = (int64_t)idx;
+                int64_t k = to_i64(idx);
                 if (k < 0) k += depth;
                 memcpy(y + (size_t)((o * depth + d) * inner + i) * es, vals + (k == d ? es : 0),
                        es);

@@ -624,6 +624,12 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
         }
     }
     if (plan_memory(p, e) != 0) goto fail;
+    if (m->p.max_arena && p->arena_bytes > m->p.max_arena) {
+        err_set(e, 413,
+                "%s: running on these inputs needs %zu bytes of memory, more than the %zu allowed",
+                m->file, p->arena_bytes, m->p.max_arena);
+        goto fail;
+    }
     return p;
 fail:
     nn_plan_free(p);

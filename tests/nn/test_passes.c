@@ -317,3 +317,42 @@ Test(passes, attention_becomes_one_node_in_the_plan)
     nn_model_free(opt);
     nn_model_free(ref);
 }
+
+Test(passes, quantized_conv_chain_becomes_one_node)
+{
+    /* q = DQL(x); y = SiLU(float(ConvInteger(q, W, zq, zw)) * (sq * sw) + b) */
+    ob g = {0}, m = {0}, at = {0}, cast = {0};
+    int64_t xd[4] = {1, 5, 9, 9}, wd[4] = {6, 5, 3, 3}, bd[4] = {1, 6, 1, 1};
+    uint8_t w[6 * 5 * 9], wz = 131;
+    float sw = 0.021f, b[6];
+    for (int i = 0; i < 270; i++) w[i] = (uint8_t)((i * 37 + 11) % 256);
+    fill(b, 6, 15);
+    ob_input(&g, "x", NN_F32, xd, 4);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_initializer(&g, "w", NN_U8, wd, 4, w);
+    ob_initializer(&g, "wz", NN_U8, NULL, 0, &wz);
+    ob_initializer(&g, "sw", NN_F32, NULL, 0, &sw);
+    ob_initializer(&g, "b", NN_F32, bd, 4, b);
+    ob_node(&g, "DynamicQuantizeLinear", "dq", (const char *[]){"x"}, 1,
+            (const char *[]){"q", "sq", "zq"}, 3, NULL);
+    ob_node(&g, "Mul", "s", (const char *[]){"sq", "sw"}, 2, (const char *[]){"scale"}, 1, NULL);
+    ob_attr_ints(&at, "pads", (const int64_t[]){1, 1, 1, 1}, 4);
+    ob_node(&g, "ConvInteger", "ci", (const char *[]){"q", "w", "zq", "wz"}, 4,
+            (const char *[]){"acc"}, 1, &at);
+    ob_attr_i(&cast, "to", NN_F32);
+    ob_node(&g, "Cast", "c", (const char *[]){"acc"}, 1, (const char *[]){"f"}, 1, &cast);
+    ob_node(&g, "Mul", "m", (const char *[]){"f", "scale"}, 2, (const char *[]){"t"}, 1, NULL);
+    ob_node(&g, "Add", "a", (const char *[]){"t", "b"}, 2, (const char *[]){"z"}, 1, NULL);
+    ob_node(&g, "Sigmoid", "sg", (const char *[]){"z"}, 1, (const char *[]){"sz"}, 1, NULL);
+    ob_node(&g, "Mul", "silu", (const char *[]){"z", "sz"}, 2, (const char *[]){"y"}, 1, NULL);
+    ob_model(&m, &g, 20);
+    BOTH(m);
+    cr_assert_eq(
+        live(&opt->l.g, "ConvInteger") + live(&opt->l.g, "Cast") + live(&opt->l.g, "Sigmoid"), 0);
+    const nn_node *q = first_live(&opt->l.g, "nn.QConv");
+    cr_assert(q && q->n_post == 1 && q->post[0].kind == NN_POST_SILU);
+    /* the same integers and the same float operations: identical results */
+    same_outputs(opt, ref, xd, 4, 0);
+    nn_model_free(opt);
+    nn_model_free(ref);
+}
