@@ -406,6 +406,63 @@ static int run_Softmax(nn_exec *x)
     return softmax_run(x, SM_SOFT);
 }
 
+/* Softmax over an axis with elements after it (YOLO's DFL normalises axis 1 of
+ * [1, 16, 4, 8400]): whole rows of the inner elements at a time, with the kernels, in a
+ * buffer of two rows per thread from the plan's scratch. */
+#define SM_CHUNK 1024
+
+static int run_softmax_strided(nn_exec *x)
+{
+    const nn_value *xv = x_vin(x, 0);
+    int64_t outer, dim, inner;
+    sm_geometry(x->n, xv, &outer, &dim, &inner);
+    const float *s = x_in(x, 0);
+    float *y = x_out(x, 0);
+    int64_t chunks = (inner + SM_CHUNK - 1) / SM_CHUNK;
+    int nt = par_threads(x, outer * dim * inner);
+#pragma omp parallel num_threads(nt)
+    {
+        float *mx = (float *)x->scratch + (size_t)omp_get_thread_num() * 2 * SM_CHUNK,
+              *sum = mx + SM_CHUNK;
+#pragma omp for collapse(2) schedule(static)
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t ch = 0; ch < chunks; ch++) {
+                int64_t i0 = ch * SM_CHUNK;
+                size_t len = (size_t)(inner - i0 < SM_CHUNK ? inner - i0 : SM_CHUNK);
+                const float *in = s + o * dim * inner + i0;
+                float *out = y + o * dim * inner + i0;
+                memcpy(mx, in, len * sizeof *mx);
+                for (int64_t k = 1; k < dim; k++) {
+                    const float *r = in + k * inner;
+                    for (size_t i = 0; i < len; i++) mx[i] = r[i] > mx[i] ? r[i] : mx[i];
+                }
+                memset(sum, 0, len * sizeof *sum);
+                for (int64_t k = 0; k < dim; k++) {
+                    float *r = out + k * inner;
+                    x->k->binary[NN_BIN_SUB](in + k * inner, mx, r, len);
+                    x->k->unary[NN_UN_EXP](r, r, len);
+                    x->k->binary[NN_BIN_ADD](sum, r, sum, len);
+                }
+                for (size_t i = 0; i < len; i++) sum[i] = 1.0f / sum[i];
+                for (int64_t k = 0; k < dim; k++)
+                    x->k->binary[NN_BIN_MUL](out + k * inner, sum, out + k * inner, len);
+            }
+    }
+    return 0;
+}
+
+static int prepare_softmax(nn_prep *p, err *e)
+{
+    (void)e;
+    const nn_value *xv = node_in(p->g, p->n, 0);
+    int64_t outer, dim, inner;
+    sm_geometry(p->n, xv, &outer, &dim, &inner);
+    if (xv->dtype != NN_F32 || inner < 16 || p->n->in[0] == p->n->out[0]) return 0;
+    p->run = run_softmax_strided;
+    p->scratch = 2 * SM_CHUNK * sizeof(float) * (size_t)p->m->threads;
+    return 0;
+}
+
 static int run_LogSoftmax(nn_exec *x)
 {
     return softmax_run(x, SM_LOG);
@@ -547,7 +604,7 @@ const nn_op nn_ops_reduce[] = {
     REDOP(ReduceSumSquare),
     {"ArgMax", infer_arg, run_ArgMax, NULL, 0, 0},
     {"ArgMin", infer_arg, run_ArgMin, NULL, 0, 0},
-    {"Softmax", infer_softmax, run_Softmax, NULL, NN_OP_INPLACE, 0},
+    {"Softmax", infer_softmax, run_Softmax, prepare_softmax, 0, 0},
     {"LogSoftmax", infer_softmax, run_LogSoftmax, NULL, 0, 0},
     {"Hardmax", infer_softmax, run_Hardmax, NULL, 0, 0},
     {"CumSum", infer_cumsum, run_CumSum, NULL, 0, 0},

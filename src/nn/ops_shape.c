@@ -322,7 +322,9 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
             rem /= d[j];
         }
         char *y = o + (size_t)(it * inner) * es;
-        if (es == 4) {
+        if (istr == 1) {
+            memcpy(y, s + (size_t)off * es, (size_t)inner * es);
+        } else if (es == 4) {
             const float *xs = (const float *)s + off;
             float *ys = (float *)y;
             for (int64_t i = 0; i < inner; i++) ys[i] = xs[i * istr];
