@@ -35,14 +35,21 @@ static void small_model(ob *m, const float *w)
     ob_model(m, &g, 17);
 }
 
-Test(api, queries_inputs_outputs_and_metadata)
+static const float small_w[4] = {1, 2, 3, 4};
+
+static nn_model *load_small(void)
 {
     ob m = {0};
-    float w[4] = {1, 2, 3, 4};
-    small_model(&m, w);
+    small_model(&m, small_w);
     err e = {0};
     nn_model *model = load_ob(&m, &e);
     cr_assert_not_null(model, "%s", e.msg);
+    return model;
+}
+
+Test(api, queries_inputs_outputs_and_metadata)
+{
+    nn_model *model = load_small();
     cr_assert_eq(nn_model_input_count(model), 1);
     cr_assert_eq(nn_model_output_count(model), 1);
     const nn_value_info *in = nn_model_input(model, 0);
@@ -62,11 +69,9 @@ Test(api, queries_inputs_outputs_and_metadata)
 
 Test(api, runs_with_dynamic_batch_and_caches_plans)
 {
-    ob m = {0};
-    float w[4] = {1, 2, 3, 4};
-    small_model(&m, w);
+    const float *w = small_w;
     err e = {0};
-    nn_model *model = load_ob(&m, &e);
+    nn_model *model = load_small();
     nn_session *s = nn_session_new(model, &e);
     for (int n = 1; n <= 3; n++) {
         float x[12];
@@ -86,11 +91,8 @@ Test(api, runs_with_dynamic_batch_and_caches_plans)
 
 Test(api, input_errors_name_the_problem)
 {
-    ob m = {0};
-    float w[4] = {0};
-    small_model(&m, w);
     err e = {0};
-    nn_model *model = load_ob(&m, &e);
+    nn_model *model = load_small();
     nn_session *s = nn_session_new(model, &e);
     float x[8] = {0};
     nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 5}, .data = x};
