@@ -13,12 +13,27 @@
 
 #define FOLD_MAX_BYTES (16u << 20)
 
+/* Operators that handle string tensors: casts to and from them, views, shapes. Others
+ * copy or interpret elements as numbers. */
+static bool takes_strings(const char *op)
+{
+    static const char *const ok[] = {"Cast", "CastLike", "Identity", "Reshape", "Flatten", "Squeeze",
+                                     "Unsqueeze", "Shape", "Size"};
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++)
+        if (!strcmp(op, ok[i])) return true;
+    return false;
+}
+
 int nn_infer_node(nn_graph *g, nn_node *n, err *e)
 {
     for (int i = 0; i < n->n_in; i++) {
         nn_value *v = node_in(g, n, i);
         if (v && v->rank < 0) {
             node_err(e, g, n, 422, "the shape of input '%s' is unknown", v->name);
+            return -1;
+        }
+        if (v && v->dtype == NN_STRING && !takes_strings(n->op_type)) {
+            node_err(e, g, n, 400, "does not take string tensors ('%s')", v->name);
             return -1;
         }
     }
