@@ -493,7 +493,8 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
     size_t avail = (size_t)t->unpacked.n;
     for (int k = 0; k < 5; k++) avail += t->packed[k].n;
     if ((uint64_t)count > avail)
-        return BAD(L, "tensor '%s' declares %lld elements but holds data for fewer", tname, (long long)count);
+        return BAD(L, "tensor '%s' declares %lld elements but holds data for fewer", tname,
+                   (long long)count);
     void *d = NULL;
     if (posix_memalign(&d, 64, bytes ? bytes : 64) != 0) abort();
     v->data = d;

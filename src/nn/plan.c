@@ -17,8 +17,8 @@
  * copy or interpret elements as numbers. */
 static bool takes_strings(const char *op)
 {
-    static const char *const ok[] = {"Cast", "CastLike", "Identity", "Reshape", "Flatten", "Squeeze",
-                                     "Unsqueeze", "Shape", "Size"};
+    static const char *const ok[] = {"Cast",    "CastLike",  "Identity", "Reshape", "Flatten",
+                                     "Squeeze", "Unsqueeze", "Shape",    "Size"};
     for (size_t i = 0; i < ARRAY_LEN(ok); i++)
         if (!strcmp(op, ok[i])) return true;
     return false;
