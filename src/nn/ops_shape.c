@@ -56,6 +56,10 @@ static int infer_reshape(nn_graph *g, nn_node *n, err *e)
                      (long long)shape[i]);
             return -1;
         } else {
+            if (shape[i] && known > ((int64_t)1 << 40) / shape[i]) {
+                node_err(e, g, n, 400, "the target shape has too many elements");
+                return -1;
+            }
             known *= shape[i];
         }
     }
@@ -927,8 +931,8 @@ static int infer_tile(nn_graph *g, nn_node *n, err *e)
     }
     int64_t d[NN_MAX_RANK];
     for (int i = 0; i < x->rank; i++) {
-        if (rep[i] < 0) {
-            node_err(e, g, n, 400, "negative repeat");
+        if (rep[i] < 0 || (x->dims[i] && rep[i] > ((int64_t)1 << 40) / x->dims[i])) {
+            node_err(e, g, n, 400, "repeat %lld is negative or too large", (long long)rep[i]);
             return -1;
         }
         d[i] = x->dims[i] * rep[i];

@@ -50,7 +50,13 @@ int nn_infer_node(nn_graph *g, nn_node *n, err *e)
                 node_err(e, g, n, 422, "output '%s' would have a negative dimension", v->name);
                 return -1;
             }
-        if (v->rank > 0 && nn_shape_count(v->dims, v->rank) > ((int64_t)1 << 34)) {
+        int64_t count = 1;
+        bool big = false;
+        for (int d = 0; d < v->rank && !big; d++) {
+            if (v->dims[d] && count > ((int64_t)1 << 34) / v->dims[d]) big = true;
+            count *= big ? 1 : v->dims[d];
+        }
+        if (big) {
             node_err(e, g, n, 422, "output '%s' would have more than 2^34 elements", v->name);
             return -1;
         }
