@@ -7,6 +7,7 @@ BUILD ?= build
 ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
 ARTISTRY := ./$(BUILD)/artistry
+comma := ,
 
 .PHONY: up test deps test-deps build asan fuzz fuzz-smoke unit clean format help
 
@@ -14,6 +15,8 @@ help:
 	@sed -n '2,5p' Makefile
 
 up: deps build
+	@$(ARTISTRY) models pull || echo "make up: some default models could not be had;" \
+		"their services start anyway and answer 503 saying how to get them"
 	$(ARTISTRY) up
 
 test: test-deps build asan fuzz
@@ -39,14 +42,20 @@ fuzz: $(FUZZ)/build.ninja
 fuzz-smoke: fuzz
 	fuzz/smoke.sh $(FUZZ)
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
+# A module folder appearing is not something Meson watches (the top-level meson.build
+# looks for them), so a new src/*/meson.build or tests/*/meson.build reconfigures.
+MESON_FILES := meson.build meson_options.txt $(wildcard src/*/meson.build tests/*/meson.build)
+setup = if [ -f $(1)/build.ninja ]; then meson setup --reconfigure $(1) >/dev/null; \
+	else $(2) meson setup $(1) $(3); fi
 
-$(ASAN)/build.ninja:
-	meson setup $(ASAN) --buildtype=debug -Dsanitize=address,undefined
+$(BUILD)/build.ninja: $(MESON_FILES)
+	@$(call setup,$(BUILD),,--buildtype=debugoptimized)
 
-$(FUZZ)/build.ninja:
-	CC=clang meson setup $(FUZZ) --buildtype=debugoptimized -Dfuzz=true
+$(ASAN)/build.ninja: $(MESON_FILES)
+	@$(call setup,$(ASAN),,--buildtype=debug -Dsanitize=address$(comma)undefined)
+
+$(FUZZ)/build.ninja: $(MESON_FILES)
+	@$(call setup,$(FUZZ),CC=clang,--buildtype=debugoptimized -Dfuzz=true)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -6,8 +6,13 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"catalog", "import products into the commerce catalog", cli_catalog},
+    {"serve", "run one service in the foreground", cli_serve},
+    {"up", "start every service, wait for health, supervise them", cli_up},
     {"version", "print the version", cli_version},
     {"nn", "inspect, run and time ONNX models", cli_nn},
+    {"models", "list the models and pull them into the model directory", cli_models},
+    {"detect", "detect objects in photos with a YOLO model", cli_detect},
 };
 
 static void usage(FILE *out)

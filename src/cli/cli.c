@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool cli_wants_help(int argc, char **argv)
@@ -21,4 +22,13 @@ int cli_version(int argc, char **argv)
     }
     printf("artistry %s\n", ARTISTRY_VERSION);
     return 0;
+}
+
+bool cli_parse_port(const char *s, int *port)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 1 || v > 65535) return false;
+    *port = (int)v;
+    return true;
 }

@@ -23,8 +23,9 @@ size_t b64_decoded_max(size_t text_len)
 static void explain(const char *text, size_t len, err *e)
 {
     if (len >= 5 && strncmp(text, "data:", 5) == 0) {
-        err_set(e, 400, "invalid base64: found a 'data:' URL prefix; send the raw base64 text "
-                        "without 'data:...;base64,'");
+        err_set(e, 400,
+                "invalid base64: found a 'data:' URL prefix; send the raw base64 text "
+                "without 'data:...;base64,'");
         return;
     }
     size_t sig = 0;
@@ -38,8 +39,10 @@ static void explain(const char *text, size_t len, err *e)
             for (size_t j = i; j < len; j++)
                 if (text[j] != '=' && text[j] != ' ' && text[j] != '\n' && text[j] != '\r' &&
                     text[j] != '\t') {
-                    err_set(e, 400, "invalid base64: padding '=' at offset %zu is followed by "
-                                    "more data", i);
+                    err_set(e, 400,
+                            "invalid base64: padding '=' at offset %zu is followed by "
+                            "more data",
+                            i);
                     return;
                 }
             break;
@@ -54,8 +57,10 @@ static void explain(const char *text, size_t len, err *e)
         sig++;
     }
     if (sig % 4 == 1)
-        err_set(e, 400, "invalid base64: the input ends in the middle of a group (%zu "
-                        "characters, a truncated upload?)", sig);
+        err_set(e, 400,
+                "invalid base64: the input ends in the middle of a group (%zu "
+                "characters, a truncated upload?)",
+                sig);
     else
         err_set(e, 400, "invalid base64: wrong padding at the end of the input");
 }

@@ -239,10 +239,20 @@ int cfg_size(const char *name, size_t def, size_t min, size_t max, size_t *out, 
     unsigned long long mul = 1;
     if (*end && end[1] == '\0') {
         switch (*end | 0x20) {
-        case 'k': mul = 1ull << 10; end++; break;
-        case 'm': mul = 1ull << 20; end++; break;
-        case 'g': mul = 1ull << 30; end++; break;
-        default: break;
+        case 'k':
+            mul = 1ull << 10;
+            end++;
+            break;
+        case 'm':
+            mul = 1ull << 20;
+            end++;
+            break;
+        case 'g':
+            mul = 1ull << 30;
+            end++;
+            break;
+        default:
+            break;
         }
     }
     if (*v == '\0' || *v == '-' || *end != '\0' || errno == ERANGE || x > ULLONG_MAX / mul) {

@@ -78,8 +78,8 @@ const char *log_request_id(void);
 void log_write(log_level level, const char *fmt, ...) AR_PRINTF(2, 3);
 void log_vwrite(log_level level, const char *fmt, va_list ap) AR_PRINTF(2, 0);
 
-#define log_debug(...) \
-    do { \
+#define log_debug(...)                                                 \
+    do {                                                               \
         if (log_enabled(LOG_DEBUG)) log_write(LOG_DEBUG, __VA_ARGS__); \
     } while (0)
 #define log_info(...)  log_write(LOG_INFO, __VA_ARGS__)

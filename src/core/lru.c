@@ -12,8 +12,8 @@ typedef struct entry {
     uint64_t key;
     void *value;
     size_t bytes;
-    int refs;  /* the cache's own reference counts as one while live */
-    bool live; /* still findable by key */
+    int refs;                  /* the cache's own reference counts as one while live */
+    bool live;                 /* still findable by key */
     struct entry *prev, *next; /* recency list, most recent first */
     struct entry *knext, *vnext;
 } entry;
@@ -55,8 +55,14 @@ lru *lru_new(size_t max_entries, size_t max_bytes, lru_free_fn free_fn)
 
 static void list_unlink(lru *c, entry *e)
 {
-    if (e->prev) e->prev->next = e->next; else c->head = e->next;
-    if (e->next) e->next->prev = e->prev; else c->tail = e->prev;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
     e->prev = e->next = NULL;
 }
 

@@ -15,8 +15,9 @@ Test(log, logfmt_line_with_request_id, .init = cr_redirect_stderr)
     FILE *f = cr_get_redirected_stderr();
     char line[512];
     cr_assert_not_null(fgets(line, sizeof line, f));
-    cr_assert(strstr(line, "level=info svc=detect rid=r-1 msg=\"request done\" status=200 ms=1.5\n"),
-              "%s", line);
+    cr_assert(
+        strstr(line, "level=info svc=detect rid=r-1 msg=\"request done\" status=200 ms=1.5\n"),
+        "%s", line);
     cr_assert_not_null(fgets(line, sizeof line, f));
     cr_assert(strstr(line, "level=warn svc=detect msg=\"plain message\"\n"), "%s", line);
     cr_assert_null(fgets(line, sizeof line, f));

@@ -49,8 +49,8 @@ Test(lru, held_value_survives_eviction_until_released)
 {
     freed = 0;
     lru *c = lru_new(1, 0, count_free);
-    int *held = lru_put(c, 1, box(10), 4); /* keep the caller's reference */
-    lru_release(c, lru_put(c, 2, box(20), 4));  /* evicts key 1 */
+    int *held = lru_put(c, 1, box(10), 4);     /* keep the caller's reference */
+    lru_release(c, lru_put(c, 2, box(20), 4)); /* evicts key 1 */
     cr_assert_null(lru_get(c, 1));
     cr_assert_eq(freed, 0, "an evicted value was freed while referenced");
     cr_assert_eq(*held, 10);
