@@ -1,5 +1,6 @@
 /* artistry — one binary: services, their supervisor and the tools around them. */
 #include "cli/cli.h"
+#include "nn/nn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    nn_process_init(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

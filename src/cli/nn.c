@@ -35,7 +35,7 @@ typedef struct opts {
     const char *model;
     const char *out_dir;
     int threads, runs, warmup;
-    bool profile, bf16, noopt, plain;
+    bool profile, bf16, noopt, plain, serve;
     nn_isa isa;
     int n;
     char *names[32];
@@ -110,6 +110,8 @@ static int parse(int argc, char **argv, opts *o, err *e)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--profile"))
             o->profile = true;
+        else if (!strcmp(a, "--serve"))
+            o->serve = true;
         else if (!strcmp(a, "--no-opt"))
             o->noopt = true;
         else if (!strcmp(a, "--plain"))
@@ -467,6 +469,29 @@ static int cmd_bench(opts *o)
     double t_load = now_s();
     if (make_inputs(m, o, in, bufs, &e) != 0 || !(s = nn_session_new(m, &e))) {
         fprintf(stderr, "artistry nn bench: %s\n", e.msg);
+        goto out;
+    }
+    if (o->serve) {
+        for (int i = 0; i < o->warmup; i++)
+            if (run_once(m, s, in, &e) != 0) {
+                fprintf(stderr, "artistry nn bench: %s\n", e.msg);
+                goto out;
+            }
+        printf("ready\n");
+        fflush(stdout);
+        char line[64];
+        while (fgets(line, sizeof line, stdin)) {
+            if (strncmp(line, "run", 3)) continue;
+            double t0 = now_s();
+            if (run_once(m, s, in, &e) != 0) {
+                fprintf(stderr, "artistry nn bench: %s\n", e.msg);
+                goto out;
+            }
+            printf("ms %.3f\n", (now_s() - t0) * 1e3);
+            fflush(stdout);
+        }
+        printf("rss %zu\n", proc_peak_rss_bytes());
+        rc = 0;
         goto out;
     }
     for (int i = 0; i < o->warmup + o->runs; i++) {

@@ -166,7 +166,9 @@ dnnl_primitive_attr_t dnn_attr(nn_prep *p, dnn_state *st, const dnnl_memory_desc
             s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_swish, 1.f, 0.f);
             break;
         case NN_POST_GELU:
-            s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f);
+            /* oneDNN 2.6 evaluates gelu_erf post-ops several times slower than the
+             * primitive itself; our kernel applies it afterwards instead */
+            ok = false;
             break;
         case NN_POST_TANH:
             s = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_tanh, 0.f, 0.f);
@@ -290,22 +292,36 @@ static bool is_ref(dnnl_primitive_desc_t pd)
     return impl && !strncmp(impl, "ref", 3);
 }
 
-dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc, const dnnl_memory_desc_t *dst_md)
+dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
+                             const dnnl_memory_desc_t *dst_md)
 {
     int n_args = st->n_args;
     dnnl_primitive_attr_t attr = dnn_attr(p, st, dst_md);
     dnnl_primitive_desc_t pd = NULL;
     if (attr) {
-        if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success) pd = NULL;
+        if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success)
+            pd = NULL;
         dnnl_primitive_attr_destroy(attr);
     }
     if (pd && !(p->n->n_post && is_ref(pd))) return pd;
     if (pd) dnnl_primitive_desc_destroy(pd);
     pd = NULL;
-    /* without post-ops (plain layouts only: post_apply works on those) */
+    /* without post-ops, which we apply afterwards: on the blocked layout only those that
+     * are element by element (activations, operands of the output's own shape) */
     st->n_args = n_args;
     const nn_value *y = node_out(p->g, p->n, 0);
-    if (!p->n->n_post || p->plan->buf[p->n->out[0]].layout != NN_L_PLAIN || y->dtype != NN_F32) return NULL;
+    int layout = p->plan->buf[p->n->out[0]].layout;
+    if (!p->n->n_post || y->dtype != NN_F32) return NULL;
+    if (layout != NN_L_PLAIN)
+        for (int i = 0; i < p->n->n_post; i++) {
+            const nn_post *q = &p->n->post[i];
+            if ((q->kind == NN_POST_ADD || q->kind == NN_POST_MUL) &&
+                (p->plan->buf[q->value].layout != layout ||
+                 value_count(&p->g->v[q->value]) != value_count(y)))
+                return NULL;
+        }
+    st->blocked = layout != NN_L_PLAIN;
+    st->phys = (int64_t)(layout_bytes(y, layout) / sizeof(float));
     if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
     dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success) pd = NULL;
@@ -333,6 +349,7 @@ int dnn_finish(nn_prep *p, dnn_state *st, dnnl_primitive_desc_t pd, err *e)
     p->free_state = dnn_state_free;
     p->scratch = st->scratch;
     p->sess = &dnn_sess_ops;
+    p->owns_weights = true;
     return 0;
 }
 
@@ -362,6 +379,20 @@ int dnn_run(nn_exec *x)
         return -1;
     }
     dnnl_stream_wait(x->dnnl_stream);
-    if (st->posts_ours) post_apply(x, x_out(x, 0), x_vout(x, 0));
+    if (st->posts_ours) {
+        if (!st->blocked) {
+            post_apply(x, x_out(x, 0), x_vout(x, 0));
+        } else {
+            float *y = x_out(x, 0);
+            for (int i = 0; i < x->n->n_post; i++) {
+                const nn_post *q = &x->n->post[i];
+                if (q->kind == NN_POST_ADD || q->kind == NN_POST_MUL)
+                    x->k->binary[q->kind == NN_POST_ADD ? NN_BIN_ADD : NN_BIN_MUL](
+                        y, x->ptr[q->value], y, (size_t)st->phys);
+                else
+                    post_act(x->k, q, y, (size_t)st->phys);
+            }
+        }
+    }
     return 0;
 }

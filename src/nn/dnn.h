@@ -30,6 +30,8 @@ typedef struct dnn_state {
     size_t scratch;
     const char *impl; /* oneDNN's implementation name, for the profile */
     bool posts_ours;  /* the node's post-ops are applied after the primitive, by us */
+    bool blocked;     /* ... on an output in the blocked layout (physical elements) */
+    int64_t phys;     /* elements of the output buffer */
 } dnn_state;
 
 dnnl_engine_t dnn_engine(void);
@@ -49,7 +51,8 @@ dnnl_primitive_attr_t dnn_attr(nn_prep *p, dnn_state *st, const dnnl_memory_desc
 /* Creates the primitive descriptor for an operation descriptor with the node's post-ops.
  * When oneDNN would run the fused form only with its slow reference code, the post-ops
  * are left out and applied by us after the primitive (st->posts_ours). NULL on failure. */
-dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc, const dnnl_memory_desc_t *dst_md);
+dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
+                             const dnnl_memory_desc_t *dst_md);
 /* Finishes a state from a primitive descriptor: creates the primitive, records the
  * scratchpad size and sets p->run/state/free_state/scratch/sess. Takes ownership of pd. */
 int dnn_finish(nn_prep *p, dnn_state *st, dnnl_primitive_desc_t pd, err *e);

@@ -106,11 +106,11 @@ void graph_clone(nn_graph *dst, const nn_graph *src, arena *a)
     dst->a = a;
     dst->cap_v = src->nv + 64;
     dst->v = xmalloc((size_t)dst->cap_v * sizeof *dst->v);
-    memcpy(dst->v, src->v, (size_t)src->nv * sizeof *src->v);
+    if (src->nv) memcpy(dst->v, src->v, (size_t)src->nv * sizeof *src->v);
     for (int i = 0; i < dst->nv; i++) dst->v[i].owned = false;
     dst->cap_n = src->nn + 64;
     dst->n = xmalloc((size_t)dst->cap_n * sizeof *dst->n);
-    memcpy(dst->n, src->n, (size_t)src->nn * sizeof *src->n);
+    if (src->nn) memcpy(dst->n, src->n, (size_t)src->nn * sizeof *src->n);
     /* index arrays are rewritten by passes: give the copy its own */
     for (int i = 0; i < dst->nn; i++) {
         nn_node *n = &dst->n[i];
@@ -252,7 +252,7 @@ float attr_f(const nn_node *n, const char *name, float def)
 const char *attr_s(const nn_node *n, const char *name, const char *def)
 {
     const nn_attr *a = node_attr(n, name);
-    return a && a->type == NN_AT_STRING ? a->s : def;
+    return a && a->type == NN_AT_STRING && a->s ? a->s : def;
 }
 
 int attr_ints(const nn_node *n, const char *name, int64_t *out, int cap)
@@ -325,7 +325,8 @@ void node_add_attr_f(nn_graph *g, int node, const char *name, float v)
     attr_new(g, node, name, NN_AT_FLOAT)->f = v;
 }
 
-int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims, void *data)
+int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims,
+                    void *data)
 {
     int v = graph_add_value(g, name);
     nn_value *val = &g->v[v];

@@ -50,8 +50,8 @@ typedef struct nn_kernels {
     void (*quantize_u8)(const float *x, uint8_t *q, size_t n, float scale, int zp);
     /* C = A B for row-major A (M x K, row stride lda), B (K x N, ldb), C (M x N, ldc);
      * for the small products inside fused attention. */
-    void (*sgemm)(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
-                  float *C, size_t ldc);
+    void (*sgemm)(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc);
     /* dst[c*hw + i] = src[(c/16)*hw*16 + i*16 + c%16] for c < C: nChw16c -> nchw, one image */
     void (*unblock16)(const float *src, float *dst, size_t C, size_t hw);
     void (*block16)(const float *src, float *dst, size_t C, size_t hw);

@@ -59,7 +59,14 @@ static inline void store_u8x8(uint8_t *p, __m256 v)
 #define VHMAX(v)        hmax8(v)
 #define VHMIN(v)        hmin8(v)
 #define VSTORE_U8(p, v) store_u8x8((p), (v))
-#define PREFIX          nn_kern_avx2
-#define PREFIX_NAME     "avx2"
+static inline __m256i tail_mask(size_t n)
+{
+    static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
+}
+#define VLOADN(p, n)     _mm256_maskload_ps((p), tail_mask(n))
+#define VSTOREN(p, v, n) _mm256_maskstore_ps((p), tail_mask(n), (v))
+#define PREFIX           nn_kern_avx2
+#define PREFIX_NAME      "avx2"
 
 #include "nn/kern_simd.inc"

@@ -30,7 +30,9 @@
 #define VHMIN(v) _mm512_reduce_min_ps(v)
 #define VSTORE_U8(p, v) \
     _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
-#define PREFIX      nn_kern_avx512
-#define PREFIX_NAME "avx512"
+#define VLOADN(p, n)     _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
+#define VSTOREN(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1), (v))
+#define PREFIX           nn_kern_avx512
+#define PREFIX_NAME      "avx512"
 
 #include "nn/kern_simd.inc"

@@ -170,8 +170,8 @@ static void block16(const float *src, float *dst, size_t C, size_t hw)
             dst[(c / 16) * hw * 16 + i * 16 + c % 16] = c < C ? src[c * hw + i] : 0.0f;
 }
 
-static void sgemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
-                  size_t ldc)
+static void sgemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc)
 {
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {

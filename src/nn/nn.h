@@ -90,7 +90,8 @@ typedef struct nn_value_info {
 
 typedef enum nn_precision {
     NN_PRECISION_FP32 = 0,
-    /* Convolutions and matrix products in bfloat16 where the CPU has avx512_bf16. */
+    /* Convolutions and matrix products in bfloat16 where the CPU has avx512_bf16.
+     * Not available yet: loading with it fails (400). */
     NN_PRECISION_BF16 = 1,
 } nn_precision;
 
@@ -108,6 +109,7 @@ typedef struct nn_model_params {
     bool optimize;          /* graph passes and fusions (default true) */
     bool blocked_layout;    /* keep conv chains in oneDNN's blocked layout (default true) */
     bool profile;           /* time every step of every run (nn_session_profile) */
+    size_t max_arena;       /* refuse plans needing a larger session arena (0: no limit) */
 } nn_model_params;
 
 nn_model_params nn_model_default_params(void);
@@ -184,6 +186,14 @@ int nn_session_profile(nn_session *s, const nn_profile_entry **out);
 void nn_session_profile_reset(nn_session *s);
 /* Bytes of the session's arena for its current plan. */
 size_t nn_session_arena_bytes(const nn_session *s);
+
+/* Call first thing in main(). OpenMP threads that wait at a barrier spin by default, which
+ * on a machine shared with other work costs more than the runs themselves; their policy
+ * is read once when the OpenMP runtime loads, before main. So unless the environment
+ * already sets OMP_WAIT_POLICY or GOMP_SPINCOUNT, this re-executes the program (argv as
+ * given to main) with OMP_WAIT_POLICY=passive. Returns when nothing needs doing or the
+ * re-execution failed. */
+void nn_process_init(char **argv);
 
 /* ---------------------------------------------------------------- NumPy files */
 

@@ -41,6 +41,11 @@ typedef struct nn_attr {
     int tensor; /* value index of a TENSOR attribute, else -1 */
 } nn_attr;
 
+enum nn_src_kind { NN_SRC_NONE = 0, NN_SRC_BUFFER, NN_SRC_MAPPED };
+
+/* Tells the kernel it may drop the mapped file pages inside [p, p + len). */
+void nn_drop_pages(const void *p, size_t len);
+
 enum nn_value_kind {
     NN_V_ACT = 0, /* computed by a node */
     NN_V_INPUT,   /* a graph input the caller binds */
@@ -54,11 +59,22 @@ typedef struct nn_value {
     int64_t dims[NN_MAX_RANK];
     uint8_t kind;
     bool is_output;
-    bool owned;   /* data was malloc'ed for this value by the graph that holds it */
+    bool owned; /* data was malloc'ed for this value by the graph that holds it */
+    /* Where a constant's elements are in the model file, so a copy of them can be dropped
+     * once the kernels have their own and made again when a new plan needs them. */
+    uint8_t src_kind;  /* NN_SRC_NONE, NN_SRC_BUFFER (in memory), NN_SRC_MAPPED (file pages) */
+    uint8_t src_dtype; /* the file's element type (fp16 is widened on load) */
+    bool released;     /* data dropped; nn_consts_restore brings it back */
+    bool pinned;       /* some plan reads the data while running: never released */
+    const void *src;
+    size_t src_len;
     int producer; /* node index, -1 for inputs and constants */
     int uses;     /* consumers among live nodes (graph_count_uses) */
     void *data;   /* NN_V_CONST: the elements (read-only) */
 } nn_value;
+
+/* Copies (or widens) a constant's data from its source again after a release. */
+void nn_const_restore(nn_value *v);
 
 /* Post-operations fused into a node by the passes, applied in order to its output. */
 enum nn_post_kind {
@@ -132,7 +148,8 @@ int graph_toposort(const nn_graph *g, int *order, int *n_order, err *e);
  * (-1 for none). */
 void node_add_attr_i(nn_graph *g, int node, const char *name, int64_t v);
 void node_add_attr_f(nn_graph *g, int node, const char *name, float v);
-int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims, void *data);
+int graph_add_const(nn_graph *g, const char *name, nn_dtype t, int rank, const int64_t *dims,
+                    void *data);
 void node_set_inputs(nn_graph *g, int node, int n_in);
 int value_producer(const nn_graph *g, int v);
 /* Attribute access with defaults. */
@@ -241,6 +258,7 @@ extern const char *const nn_claimed_ops[];
 enum nn_layout {
     NN_L_PLAIN = 0,
     NN_L_BLK16, /* oneDNN nChw16c: 4-D float, channels in blocks of 16 (padded) */
+    NN_L_NHWC,  /* channels last: the quantized inputs of nn.QConv */
 };
 
 enum nn_buf_where {
@@ -266,7 +284,8 @@ typedef struct nn_step {
     size_t scratch; /* bytes of arena scratch the kernel uses */
     size_t scratch_off;
     int sess_slot; /* index of the step's per-session state, -1 if none */
-    bool skip;     /* nothing to do (its output was written in place by others) */
+    bool owns_weights;
+    bool skip; /* nothing to do (its output was written in place by others) */
 } nn_step;
 
 /* Per-session state a step may need (oneDNN memory objects); created on binding. */
@@ -309,6 +328,7 @@ struct nn_prep {
     void (*free_state)(void *);
     size_t scratch;
     const nn_sess_ops *sess;
+    bool owns_weights; /* made its own copies of its constant inputs 1 and 2 */
 };
 
 /* What a kernel sees while running. */
@@ -392,7 +412,7 @@ int pass_fuse_activation(nn_graph *g);
 int pass_gelu(nn_graph *g);
 int pass_layernorm(nn_graph *g);
 int pass_attention(nn_graph *g);
-int pass_fuse_residual(nn_graph *g);
+int pass_qconv(nn_graph *g);
 /* Runs the passes in order: at load (what needs no input shapes) and in each plan (the
  * pattern passes again, now that every shape is known, and attention). */
 int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e);

@@ -49,6 +49,12 @@ static bool pb_varint(pb *r, uint64_t *out)
     return false;
 }
 
+static pb pb_of(const uint8_t *p, size_t n)
+{
+    pb r = {p, p ? p + n : p};
+    return r;
+}
+
 /* 1: a field was read; 0: end of message; -1: malformed. */
 static int pb_next(pb *r, pb_field *f)
 {
@@ -113,9 +119,12 @@ typedef struct loader {
     const char *file;
     const char *dir;
     const uint8_t *base; /* the main buffer, for alignment of in-place data */
+    bool mapped;         /* base is a file mapping (its pages can be dropped) */
     nn_mapping **maps;
     int *n_maps;
-    char **map_names;
+    char **map_names; /* external files mapped so far, and their index in *maps */
+    int *map_index;
+    int n_names;
     err *e;
     /* value name -> index, open addressing */
     int *hash;
@@ -181,7 +190,7 @@ static int new_value(loader *L, const char *name)
 
 static const char *dup_str(loader *L, const uint8_t *p, size_t n)
 {
-    return arena_strndup(L->g->a, (const char *)p, n);
+    return p ? arena_strndup(L->g->a, (const char *)p, n) : "";
 }
 
 static bool known_dtype(uint64_t t)
@@ -214,7 +223,7 @@ static void tensor_raw_free(tensor_raw *t)
 
 static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_t n)
 {
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     slice key = {0}, val = {0};
     int k;
@@ -224,7 +233,7 @@ static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_
         if (f.num == 2) val = (slice){f.data, f.len};
     }
     if (k < 0) return BAD(L, "malformed external_data entry");
-    char *v = arena_strndup(L->g->a, (const char *)val.p, val.n);
+    const char *v = dup_str(L, val.p, val.n);
     if (key.n == 8 && memcmp(key.p, "location", 8) == 0) {
         t->ext_location = v;
     } else if ((key.n == 6 && memcmp(key.p, "offset", 6) == 0) ||
@@ -243,11 +252,11 @@ static int read_external_entry(loader *L, tensor_raw *t, const uint8_t *p, size_
     return 0;
 }
 
-static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
+static int read_tensor_raw_fields(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
 {
     memset(t, 0, sizeof *t);
     t->ext_length = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     while ((k = pb_next(&r, &f)) > 0) {
@@ -258,7 +267,7 @@ static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
                     return BAD(L, "tensor has more than %d dimensions", NN_MAX_RANK);
                 t->dims[t->rank++] = (int64_t)f.u;
             } else if (f.wt == 2) {
-                pb q = {f.data, f.data + f.len};
+                pb q = pb_of(f.data, f.len);
                 uint64_t d;
                 while (q.p < q.end) {
                     if (!pb_varint(&q, &d)) return BAD(L, "malformed tensor dims");
@@ -316,6 +325,15 @@ static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
     return 0;
 }
 
+/* Reads a TensorProto's fields; on failure nothing is left to free. */
+static int read_tensor_raw(loader *L, const uint8_t *p, size_t n, tensor_raw *t)
+{
+    if (read_tensor_raw_fields(L, p, n, t) == 0) return 0;
+    tensor_raw_free(t);
+    memset(t, 0, sizeof *t);
+    return -1;
+}
+
 /* Count of elements, or -1 on overflow beyond 2^40 (a terabyte-sized tensor is not a model
  * we load). */
 static int64_t dims_count(const int64_t *d, int rank)
@@ -332,10 +350,10 @@ static int64_t dims_count(const int64_t *d, int rank)
  * for an empty file), or -1 with the error set. */
 static int map_external(loader *L, const char *location, const uint8_t **addr_out, size_t *len)
 {
-    for (int i = 0; i < *L->n_maps; i++)
-        if (L->map_names[i] && strcmp(L->map_names[i], location) == 0) {
-            *len = (*L->maps)[i].len;
-            *addr_out = (*L->maps)[i].addr;
+    for (int i = 0; i < L->n_names; i++)
+        if (strcmp(L->map_names[i], location) == 0) {
+            *len = (*L->maps)[L->map_index[i]].len;
+            *addr_out = (*L->maps)[L->map_index[i]].addr;
             return 0;
         }
     if (location[0] == '/' || strstr(location, "..")) {
@@ -367,9 +385,11 @@ static int map_external(loader *L, const char *location, const uint8_t **addr_ou
         return -1;
     }
     *L->maps = xrealloc(*L->maps, (size_t)(*L->n_maps + 1) * sizeof **L->maps);
-    L->map_names = xrealloc(L->map_names, (size_t)(*L->n_maps + 1) * sizeof *L->map_names);
+    L->map_names = xrealloc(L->map_names, (size_t)(L->n_names + 1) * sizeof *L->map_names);
+    L->map_index = xrealloc(L->map_index, (size_t)(L->n_names + 1) * sizeof *L->map_index);
     (*L->maps)[*L->n_maps] = (nn_mapping){addr, (size_t)st.st_size};
-    L->map_names[*L->n_maps] = xstrdup(location);
+    L->map_names[L->n_names] = xstrdup(location);
+    L->map_index[L->n_names++] = *L->n_maps;
     (*L->n_maps)++;
     *len = (size_t)st.st_size;
     *addr_out = st.st_size ? addr : NULL;
@@ -437,6 +457,11 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
         if (src_len != bytes)
             return BAD(L, "tensor '%s' has %zu bytes of data for shape with %lld %s elements",
                        tname, src_len, (long long)count, nn_dtype_name(v->dtype));
+        bool mapped = t->external || L->mapped;
+        v->src = src;
+        v->src_len = src_len;
+        v->src_dtype = (uint8_t)v->dtype;
+        v->src_kind = mapped ? NN_SRC_MAPPED : NN_SRC_BUFFER;
         bool f16 = v->dtype == NN_F16 || v->dtype == NN_BF16;
         if (widen && f16) {
             float *d = xmalloc(count ? (size_t)count * 4 : 1);
@@ -448,21 +473,28 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
             v->dtype = NN_F32;
             v->data = d;
             v->owned = true;
+            if (mapped) nn_drop_pages(src, src_len);
         } else if ((uintptr_t)src % esz == 0) {
             v->data = (void *)src;
         } else {
-            /* misaligned in the file: one aligned copy; the file's pages are left to the
-             * kernel to drop */
+            /* misaligned in the file: one aligned copy, and the file's pages can go */
             void *d = NULL;
             if (posix_memalign(&d, 64, bytes ? bytes : 64) != 0) abort();
             memcpy(d, src, bytes);
             v->data = d;
             v->owned = true;
+            if (mapped) nn_drop_pages(src, src_len);
         }
         return 0;
     }
 
-    /* typed repeated fields */
+    /* typed repeated fields: every value takes at least one byte of the message, so a
+     * shape promising more values than that is refused before allocating for it */
+    size_t avail = (size_t)t->unpacked.n;
+    for (int k = 0; k < 5; k++) avail += t->packed[k].n;
+    if ((uint64_t)count > avail)
+        return BAD(L, "tensor '%s' declares %lld elements but holds data for fewer", tname,
+                   (long long)count);
     void *d = NULL;
     if (posix_memalign(&d, 64, bytes ? bytes : 64) != 0) abort();
     v->data = d;
@@ -492,7 +524,7 @@ static int tensor_to_value(loader *L, tensor_raw *t, int vid, bool widen)
     bool fixed = field == 4 || field == 10;
     size_t fsz = field == 4 ? 4 : 8;
     if (pk.n) {
-        pb q = {pk.p, pk.p + pk.n};
+        pb q = pb_of(pk.p, pk.n);
         while (q.p < q.end) {
             if (got >= count) return BAD(L, "tensor '%s' holds more values than its shape", tname);
             uint64_t u = 0;
@@ -544,7 +576,7 @@ static int read_tensor_value(loader *L, const uint8_t *p, size_t n, int vid, boo
 
 static int read_shape(loader *L, const uint8_t *p, size_t n, nn_value_info *vi)
 {
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     vi->rank = 0;
@@ -555,7 +587,7 @@ static int read_shape(loader *L, const uint8_t *p, size_t n, nn_value_info *vi)
         int d = vi->rank++;
         vi->shape[d] = -1;
         vi->dim_names[d] = NULL;
-        pb q = {f.data, f.data + f.len};
+        pb q = pb_of(f.data, f.len);
         pb_field g;
         int k2;
         while ((k2 = pb_next(&q, &g)) > 0) {
@@ -574,7 +606,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
 {
     memset(vi, 0, sizeof *vi);
     vi->rank = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slice type = {0};
@@ -584,7 +616,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
     }
     if (k < 0 || !vi->name) return BAD(L, "malformed ValueInfoProto");
     if (!type.p) return 0;
-    pb t = {type.p, type.p + type.n};
+    pb t = pb_of(type.p, type.n);
     while ((k = pb_next(&t, &f)) > 0) {
         if (f.num != 1 || f.wt != 2) {
             if (f.wt == 2 && (f.num == 4 || f.num == 5 || f.num == 8 || f.num == 9))
@@ -593,7 +625,7 @@ static int read_value_info(loader *L, const uint8_t *p, size_t n, nn_value_info 
                            vi->name);
             continue;
         }
-        pb tt = {f.data, f.data + f.len};
+        pb tt = pb_of(f.data, f.len);
         pb_field g;
         int k2;
         while ((k2 = pb_next(&tt, &g)) > 0) {
@@ -614,7 +646,7 @@ static int read_attr(loader *L, const uint8_t *p, size_t n, nn_attr *a, const ch
 {
     memset(a, 0, sizeof *a);
     a->tensor = -1;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slice floats_pk = {0}, ints_pk = {0};
@@ -709,7 +741,7 @@ static int read_attr(loader *L, const uint8_t *p, size_t n, nn_attr *a, const ch
         int cap = (int)ints_pk.n + ints_u.n;
         int64_t *iv = arena_alloc(L->g->a, (size_t)(cap + 1) * sizeof *iv);
         int j = 0;
-        pb q = {ints_pk.p, ints_pk.p + ints_pk.n};
+        pb q = pb_of(ints_pk.p, ints_pk.n);
         uint64_t u;
         while (q.p < q.end) {
             if (!pb_varint(&q, &u)) {
@@ -755,7 +787,7 @@ typedef struct node_raw {
 static int read_node_raw(loader *L, const uint8_t *p, size_t n, node_raw *nr)
 {
     memset(nr, 0, sizeof *nr);
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     while ((k = pb_next(&r, &f)) > 0) {
@@ -787,6 +819,20 @@ static int read_node_raw(loader *L, const uint8_t *p, size_t n, node_raw *nr)
     if (!nr->op_type || !nr->op_type[0])
         return BAD(L, "node '%s' has no op_type", nr->name ? nr->name : "");
     return 0;
+}
+
+/* Whether any of a node's attributes carries a graph. */
+static bool has_subgraph(const slices *attrs)
+{
+    for (int i = 0; i < attrs->n; i++) {
+        pb r = pb_of(attrs->v[i].p, attrs->v[i].n);
+        pb_field f;
+        while (pb_next(&r, &f) > 0) {
+            if ((f.num == 6 || f.num == 11) && f.wt == 2) return true;
+            if (f.num == 20 && f.wt == 0 && (f.u == NN_AT_GRAPH || f.u == 10)) return true;
+        }
+    }
+    return false;
 }
 
 static void node_raw_free(node_raw *nr)
@@ -884,7 +930,7 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
                       const char **doms, int n_opsets)
 {
     nn_graph *g = L->g;
-    pb r = {p, p + n};
+    pb r = pb_of(p, n);
     pb_field f;
     int k;
     slices nodes = {0}, inits = {0}, inputs = {0}, outputs = {0};
@@ -1009,6 +1055,7 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
         nd->opset = opset;
         nd->op = nn_op_find(dom, nr->op_type);
         if (nd->op && nd->op->min_opset && opset >= 0 && opset < nd->op->min_opset) nd->op = NULL;
+        if (nd->op && has_subgraph(&nr->attrs)) nd->op = NULL; /* If, Loop, Scan bodies */
         if (!nd->op) {
             char full[160];
             snprintf(full, sizeof full, "%s%s%s", dom[0] ? dom : "", dom[0] ? "." : "",
@@ -1054,9 +1101,6 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
                 break;
             }
             nd = &g->n[nid]; /* read_attr may grow the value array only */
-            if (a.type == NN_AT_GRAPH && g->n[nid].op) {
-                g->n[nid].op = NULL; /* subgraphs (If, Loop, Scan) are not supported */
-            }
             nd->attrs[nd->n_attrs++] = a;
         }
         for (int j = 0; j < nr->out.n && ok; j++)
@@ -1112,9 +1156,15 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
     nn_graph *g = &out->g;
     g->a = arena_new(1 << 16);
     g->file = file;
-    loader L = {
-        .g = g, .file = file, .dir = dir, .base = buf, .maps = maps, .n_maps = n_maps, .e = e};
-    pb r = {buf, buf + len};
+    loader L = {.g = g,
+                .file = file,
+                .dir = dir,
+                .base = buf,
+                .mapped = dir != NULL,
+                .maps = maps,
+                .n_maps = n_maps,
+                .e = e};
+    pb r = pb_of(buf, len);
     pb_field f;
     int k;
     slice graph = {0};
@@ -1128,7 +1178,7 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
         if (f.num == 7 && f.wt == 2) graph = (slice){f.data, f.len};
         if (f.num == 14 && f.wt == 2) slices_push(&metas, f.data, f.len);
         if (f.num == 8 && f.wt == 2 && n_opsets < 32) {
-            pb q = {f.data, f.data + f.len};
+            pb q = pb_of(f.data, f.len);
             pb_field h;
             int k2;
             const char *d = "";
@@ -1165,7 +1215,7 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
     }
     out->meta = arena_calloc(g->a, (size_t)metas.n + 1, sizeof *out->meta);
     for (int i = 0; i < metas.n; i++) {
-        pb q = {metas.v[i].p, metas.v[i].p + metas.v[i].n};
+        pb q = pb_of(metas.v[i].p, metas.v[i].n);
         pb_field h;
         int k2;
         nn_meta m = {"", ""};
@@ -1183,9 +1233,9 @@ int onnx_parse_model(const uint8_t *buf, size_t len, const char *file, const cha
 out:
     free(metas.v);
     free(L.hash);
-    if (L.map_names)
-        for (int i = 0; i < *n_maps; i++) free(L.map_names[i]);
+    for (int i = 0; i < L.n_names; i++) free(L.map_names[i]);
     free(L.map_names);
+    free(L.map_index);
     return rc;
 }
 
@@ -1248,4 +1298,33 @@ out:
     free(L.hash);
     free(maps);
     return t;
+}
+
+void nn_drop_pages(const void *p, size_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void nn_const_restore(nn_value *v)
+{
+    if (!v->released || !v->src) return;
+    int64_t n = value_count(v);
+    void *d = NULL;
+    if (posix_memalign(&d, 64, value_bytes(v) ? value_bytes(v) : 64) != 0) abort();
+    if (v->src_dtype == NN_F16 || v->src_dtype == NN_BF16) {
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, (const uint8_t *)v->src + 2 * i, 2);
+            ((float *)d)[i] = v->src_dtype == NN_F16 ? nn_f16_to_f32(h) : nn_bf16_to_f32(h);
+        }
+    } else {
+        memcpy(d, v->src, value_bytes(v));
+    }
+    v->data = d;
+    v->owned = true;
+    v->released = false;
 }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 static const nn_op *const families[] = {
-    nn_ops_elementwise, nn_ops_shape,  nn_ops_reduce, nn_ops_conv,  nn_ops_matmul,
-    nn_ops_pool,        nn_ops_resize, nn_ops_norm,   nn_ops_quant, nn_ops_layout, nn_ops_attention,
+    nn_ops_elementwise, nn_ops_shape, nn_ops_reduce, nn_ops_conv,   nn_ops_matmul,    nn_ops_pool,
+    nn_ops_resize,      nn_ops_norm,  nn_ops_quant,  nn_ops_layout, nn_ops_attention, nn_ops_qconv,
 };
 
 static const nn_op *find(const char *name)
@@ -366,7 +366,26 @@ void put_num(void *p, nn_dtype t, int64_t i, double v)
 
 /* ---------------------------------------------------------------- post-operations */
 
+static void post_act_1(const nn_kernels *k, const nn_post *p, float *y, size_t n);
+
+/* Large arrays in parallel chunks (the call may already be inside a parallel loop with a
+ * small n, where this stays on its thread). */
 void post_act(const nn_kernels *k, const nn_post *p, float *y, size_t n)
+{
+    enum { CH = 16384 };
+    if (n < 4 * CH || omp_in_parallel()) {
+        post_act_1(k, p, y, n);
+        return;
+    }
+    int64_t chunks = (int64_t)((n + CH - 1) / CH);
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        size_t o = (size_t)c * CH;
+        post_act_1(k, p, y + o, n - o < CH ? n - o : CH);
+    }
+}
+
+static void post_act_1(const nn_kernels *k, const nn_post *p, float *y, size_t n)
 {
     switch (p->kind) {
     case NN_POST_RELU:

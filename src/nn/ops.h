@@ -20,6 +20,7 @@ extern const nn_op nn_ops_norm[];
 extern const nn_op nn_ops_quant[];
 extern const nn_op nn_ops_layout[];
 extern const nn_op nn_ops_attention[];
+extern const nn_op nn_ops_qconv[];
 
 /* Sets output i's dtype and shape. */
 void set_out(nn_graph *g, nn_node *n, int i, nn_dtype t, int rank, const int64_t *dims);
@@ -74,6 +75,20 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
 bool resize_blockable(nn_graph *g, const nn_node *n);
 /* DynamicQuantizeLinear's scale and zero point for a range. */
 void nn_dql_params(float mn, float mx, float *scale, uint8_t *zp);
+
+/* Float to integer without undefined behaviour: NaN is 0, out-of-range values saturate. */
+static inline int64_t to_i64(double v)
+{
+    if (v != v) return 0;
+    if (v >= 4611686018427387904.0) return INT64_C(4611686018427387904);
+    if (v <= -4611686018427387904.0) return -INT64_C(4611686018427387904);
+    return (int64_t)v;
+}
+static inline int to_int(double v)
+{
+    int64_t i = to_i64(v);
+    return i > 2147483647 ? 2147483647 : i < -2147483647 ? -2147483647 : (int)i;
+}
 
 /* Physical bytes of a value in a layout. */
 size_t layout_bytes(const nn_value *v, int layout);

@@ -26,7 +26,8 @@ typedef struct att_geo {
 
 static void geometry(const nn_graph *g, const nn_node *n, att_geo *a)
 {
-    const nn_value *q = node_in(g, n, 0), *k = node_in(g, n, 1), *v = node_in(g, n, 2), *b = node_in(g, n, 3);
+    const nn_value *q = node_in(g, n, 0), *k = node_in(g, n, 1), *v = node_in(g, n, 2),
+                   *b = node_in(g, n, 3);
     a->Lq = q->dims[q->rank - 2];
     a->D = q->dims[q->rank - 1];
     a->Lk = k->dims[k->rank - 1];
@@ -46,16 +47,19 @@ static void one_head(const nn_exec *x, const att_geo *a, int64_t bi, float *s, f
     const float *Q = (const float *)x_in(x, 0) + bi * a->Lq * a->D;
     const float *K = (const float *)x_in(x, 1) + bi * a->D * a->Lk;
     const float *V = (const float *)x_in(x, 2) + bi * a->Lk * a->Dv;
-    const float *B = x_in(x, 3) ? (const float *)x_in(x, 3) + bias_slice(a, bi) * a->Lq * a->Lk : NULL;
+    const float *B =
+        x_in(x, 3) ? (const float *)x_in(x, 3) + bias_slice(a, bi) * a->Lq * a->Lk : NULL;
     float *O = (float *)x_out(x, 0) + bi * a->Lq * a->Dv;
-    x->k->sgemm((size_t)a->Lq, (size_t)a->Lk, (size_t)a->D, Q, (size_t)a->D, K, (size_t)a->Lk, s, (size_t)a->Lk);
+    x->k->sgemm((size_t)a->Lq, (size_t)a->Lk, (size_t)a->D, Q, (size_t)a->D, K, (size_t)a->Lk, s,
+                (size_t)a->Lk);
     for (int64_t i = 0; i < a->Lq; i++) {
         float *row = s + i * a->Lk;
         x->k->binary_scalar[NN_BIN_MUL](row, scale, row, (size_t)a->Lk, 0);
         if (B) x->k->binary[NN_BIN_ADD](row, B + i * a->Lk, row, (size_t)a->Lk);
         x->k->softmax(row, row, (size_t)a->Lk);
     }
-    x->k->sgemm((size_t)a->Lq, (size_t)a->Dv, (size_t)a->Lk, s, (size_t)a->Lk, V, (size_t)a->Dv, O, (size_t)a->Dv);
+    x->k->sgemm((size_t)a->Lq, (size_t)a->Dv, (size_t)a->Lk, s, (size_t)a->Lk, V, (size_t)a->Dv, O,
+                (size_t)a->Dv);
 }
 
 static int run_attention(nn_exec *x)

@@ -369,13 +369,15 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
     dnnl_status_t s;
     if (!transpose) {
         dnnl_convolution_desc_t cd;
-        s = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src,
-                                                       &wany, b ? &bias : NULL, &dst, strides, dil, pl, pr);
+        s = dnnl_dilated_convolution_forward_desc_init(
+            &cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany, b ? &bias : NULL,
+            &dst, strides, dil, pl, pr);
         if (s == dnnl_success) pd = dnn_pd(p, st, &cd, &dst);
     } else {
         dnnl_deconvolution_desc_t dd;
-        s = dnnl_dilated_deconvolution_forward_desc_init(&dd, dnnl_forward_inference, dnnl_deconvolution_direct,
-                                                         &src, &wany, b ? &bias : NULL, &dst, strides, dil, pl, pr);
+        s = dnnl_dilated_deconvolution_forward_desc_init(
+            &dd, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wany, b ? &bias : NULL,
+            &dst, strides, dil, pl, pr);
         if (s == dnnl_success) pd = dnn_pd(p, st, &dd, &dst);
     }
     if (!pd) {

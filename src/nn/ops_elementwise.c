@@ -503,6 +503,11 @@ static void bin_run_f32(void *ctx, int64_t o, int64_t ia, int64_t ib, int64_t le
             for (int64_t i = 1; i < len; i++) y[i] = y[0];
         return;
     }
+    if (c->op == B_POW && !sb && b[0] == 2.0f && sa) {
+        /* squares (variance computations): x * x is what powf(x, 2) returns */
+        c->x->k->binary[NN_BIN_MUL](a, a, y, (size_t)len);
+        return;
+    }
     for (int64_t i = 0; i < len; i++) {
         float av = a[sa ? i : 0], bv = b[sb ? i : 0];
         switch (c->op) {

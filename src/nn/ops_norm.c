@@ -165,6 +165,20 @@ static int infer_ln(nn_graph *g, nn_node *n, err *e)
         node_err(e, g, n, 400, "needs a float input and an axis within its rank");
         return -1;
     }
+    /* scale and bias broadcast to the normalised block x.shape[axis:] */
+    for (int i = 1; i < n->n_in; i++) {
+        const nn_value *p = node_in(g, n, i);
+        if (!p) continue;
+        int64_t t[NN_MAX_RANK];
+        int r;
+        if (!is_float(p->dtype) || p->rank > x->rank - axis ||
+            broadcast_shape(x->dims + axis, x->rank - axis, p->dims, p->rank, t, &r) != 0 ||
+            r != x->rank - axis || memcmp(t, x->dims + axis, sizeof(int64_t) * (size_t)r)) {
+            node_err(e, g, n, 400, "%s does not broadcast to the normalised axes",
+                     i == 1 ? "scale" : "bias");
+            return -1;
+        }
+    }
     set_out(g, n, 0, x->dtype, x->rank, x->dims);
     int64_t d[NN_MAX_RANK];
     for (int i = 0; i < x->rank; i++) d[i] = i < axis ? x->dims[i] : 1;

@@ -199,8 +199,8 @@ static int prepare_pool(nn_prep *p, err *e)
     dnn_state *st = xcalloc(1, sizeof *st);
     dnnl_pooling_v2_desc_t pdsc;
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src, &dst, s, k, dl, pl, pr) ==
-        dnnl_success)
+    if (dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &src, &dst, s, k, dl,
+                                          pl, pr) == dnnl_success)
         pd = dnn_pd(p, st, &pdsc, &dst);
     if (!pd) {
         dnn_state_free(st);

@@ -59,6 +59,47 @@ static int run_dql(nn_exec *x)
     return 0;
 }
 
+/* The same, writing the quantized tensor channels-last (for nn.QConv). Rows of 16 pixels
+ * of one channel are quantized with the kernel, then scattered. */
+static int run_dql_nhwc(nn_exec *x)
+{
+    const nn_value *xv = x_vin(x, 0);
+    const float *X = x_in(x, 0);
+    uint8_t *Y = x_out(x, 0);
+    int64_t n = value_count(xv), N = xv->dims[0], C = xv->dims[1], P = xv->dims[2] * xv->dims[3];
+    float mn = 0, mx = 0;
+    if (n) x->k->minmax(X, (size_t)n, &mn, &mx);
+    float scale;
+    uint8_t zp;
+    nn_dql_params(mn, mx, &scale, &zp);
+    *(float *)x_out(x, 1) = scale;
+    *(uint8_t *)x_out(x, 2) = zp;
+    if (scale == 0) {
+        memset(Y, 0, (size_t)n);
+        return 0;
+    }
+    int64_t blocks = (P + 15) / 16;
+    int nt = par_threads(x, n);
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+    for (int64_t nb = 0; nb < N; nb++)
+        for (int64_t b = 0; b < blocks; b++) {
+            int64_t p0 = b * 16, np = P - p0 < 16 ? P - p0 : 16;
+            uint8_t q[16];
+            for (int64_t c = 0; c < C; c++) {
+                x->k->quantize_u8(X + (nb * C + c) * P + p0, q, (size_t)np, scale, zp);
+                for (int64_t i = 0; i < np; i++) Y[((nb * P) + p0 + i) * C + c] = q[i];
+            }
+        }
+    return 0;
+}
+
+static int prepare_dql(nn_prep *p, err *e)
+{
+    (void)e;
+    if (p->plan->buf[p->n->out[0]].layout == NN_L_NHWC) p->run = run_dql_nhwc;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- Quantize/Dequantize */
 
 static int infer_q(nn_graph *g, nn_node *n, err *e)
@@ -192,14 +233,15 @@ static int run_convint(nn_exec *x)
             p[i] = !strcmp(ap, "SAME_LOWER") ? (total + 1) / 2 : total / 2;
         }
     }
-    int xz = x_in(x, 2) ? (int)get_num(x_in(x, 2), x_vin(x, 2)->dtype, 0) : 0;
+    int xz = x_in(x, 2) ? to_int(get_num(x_in(x, 2), x_vin(x, 2)->dtype, 0)) : 0;
     int64_t cg = C / group, mg = M / group;
     int32_t *Y = x_out(x, 0);
     int th = par_threads(x, N * M * OH * OW * cg * KH * KW / 16);
 #pragma omp parallel for collapse(2) num_threads(th) schedule(static)
     for (int64_t nb = 0; nb < N; nb++)
         for (int64_t m = 0; m < M; m++) {
-            int wz = wzv ? (int)get_num(x_in(x, 3), wzv->dtype, value_count(wzv) > 1 ? m : 0) : 0;
+            int wz =
+                wzv ? to_int(get_num(x_in(x, 3), wzv->dtype, value_count(wzv) > 1 ? m : 0)) : 0;
             int64_t gi = m / mg;
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t ow = 0; ow < OW; ow++) {
@@ -211,10 +253,11 @@ static int run_convint(nn_exec *x)
                             for (int64_t kw = 0; kw < KW; kw++) {
                                 int64_t iw = ow * s[1] - p[1] + kw * d[1];
                                 if (iw < 0 || iw >= W) continue;
-                                int xv_ = (int)get_num(x_in(x, 0), xv->dtype,
-                                                       ((nb * C + gi * cg + c) * H + ih) * W + iw);
-                                int wv_ = (int)get_num(x_in(x, 1), wv->dtype,
-                                                       ((m * cg + c) * KH + kh) * KW + kw);
+                                int xv_ =
+                                    to_int(get_num(x_in(x, 0), xv->dtype,
+                                                   ((nb * C + gi * cg + c) * H + ih) * W + iw));
+                                int wv_ = to_int(get_num(x_in(x, 1), wv->dtype,
+                                                         ((m * cg + c) * KH + kh) * KW + kw));
                                 acc += (xv_ - xz) * (wv_ - wz);
                             }
                         }
@@ -262,13 +305,13 @@ static int run_mmint(nn_exec *x)
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 int az =
-                    azv ? (int)get_num(x_in(x, 2), azv->dtype, value_count(azv) > 1 ? i : 0) : 0;
+                    azv ? to_int(get_num(x_in(x, 2), azv->dtype, value_count(azv) > 1 ? i : 0)) : 0;
                 int bz =
-                    bzv ? (int)get_num(x_in(x, 3), bzv->dtype, value_count(bzv) > 1 ? j : 0) : 0;
+                    bzv ? to_int(get_num(x_in(x, 3), bzv->dtype, value_count(bzv) > 1 ? j : 0)) : 0;
                 int32_t acc = 0;
                 for (int64_t k = 0; k < K; k++)
-                    acc += ((int)get_num(x_in(x, 0), av->dtype, ao + i * K + k) - az) *
-                           ((int)get_num(x_in(x, 1), bv->dtype, bo + k * N + j) - bz);
+                    acc += (to_int(get_num(x_in(x, 0), av->dtype, ao + i * K + k)) - az) *
+                           (to_int(get_num(x_in(x, 1), bv->dtype, bo + k * N + j)) - bz);
                 Y[(bi * M + i) * N + j] = acc;
             }
     }
@@ -276,7 +319,7 @@ static int run_mmint(nn_exec *x)
 }
 
 const nn_op nn_ops_quant[] = {
-    {"DynamicQuantizeLinear", infer_dql, run_dql, NULL, 0, 0},
+    {"DynamicQuantizeLinear", infer_dql, run_dql, prepare_dql, 0, 0},
     {"QuantizeLinear", infer_q, run_q, NULL, 0, 0},
     {"DequantizeLinear", infer_dq, run_dq, NULL, 0, 0},
     {"ConvInteger", infer_convint, run_convint, NULL, 0, 0},

@@ -163,6 +163,53 @@ static int reduce_run(nn_exec *x, int op)
         }
         return 0;
     }
+    /* float over one contiguous block of axes with inner elements after it: accumulate
+     * whole inner rows (the channel LayerNorm of image models reduces axis 1 this way) */
+    int lo = -1, hi = -1;
+    bool contiguous = true;
+    for (int i = 0; i < r; i++)
+        if (rp.axis[i]) {
+            if (lo < 0)
+                lo = i;
+            else if (hi != i - 1)
+                contiguous = false;
+            hi = i;
+        }
+    if (xv->dtype == NN_F32 && contiguous && lo >= 0 &&
+        (op == R_MEAN || op == R_SUM || op == R_MAX || op == R_MIN)) {
+        int64_t outer = 1, dim = 1, inner = 1;
+        for (int i = 0; i < lo; i++) outer *= xv->dims[i];
+        for (int i = lo; i <= hi; i++) dim *= xv->dims[i];
+        for (int i = hi + 1; i < r; i++) inner *= xv->dims[i];
+        const float *s = x_in(x, 0);
+        float *y = x_out(x, 0);
+        int nt = par_threads(x, outer * dim * inner);
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t o = 0; o < outer; o++) {
+            float *acc = y + o * inner;
+            const float *src = s + o * dim * inner;
+            if (dim == 0) {
+                for (int64_t i = 0; i < inner; i++)
+                    acc[i] = op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0;
+                continue;
+            }
+            memcpy(acc, src, (size_t)inner * sizeof *acc);
+            for (int64_t d = 1; d < dim; d++) {
+                const float *row = src + d * inner;
+                if (op == R_MAX)
+                    for (int64_t i = 0; i < inner; i++) acc[i] = row[i] > acc[i] ? row[i] : acc[i];
+                else if (op == R_MIN)
+                    for (int64_t i = 0; i < inner; i++) acc[i] = row[i] < acc[i] ? row[i] : acc[i];
+                else
+                    for (int64_t i = 0; i < inner; i++) acc[i] += row[i];
+            }
+            if (op == R_MEAN) {
+                float inv = 1.0f / (float)dim;
+                for (int64_t i = 0; i < inner; i++) acc[i] *= inv;
+            }
+        }
+        return 0;
+    }
     /* generic: walk the input once, accumulating into the output element it maps to */
     int64_t ystr[NN_MAX_RANK], k = 0;
     int64_t yd_full[NN_MAX_RANK];
@@ -359,6 +406,63 @@ static int run_Softmax(nn_exec *x)
     return softmax_run(x, SM_SOFT);
 }
 
+/* Softmax over an axis with elements after it (YOLO's DFL normalises axis 1 of
+ * [1, 16, 4, 8400]): whole rows of the inner elements at a time, with the kernels, in a
+ * buffer of two rows per thread from the plan's scratch. */
+#define SM_CHUNK 1024
+
+static int run_softmax_strided(nn_exec *x)
+{
+    const nn_value *xv = x_vin(x, 0);
+    int64_t outer, dim, inner;
+    sm_geometry(x->n, xv, &outer, &dim, &inner);
+    const float *s = x_in(x, 0);
+    float *y = x_out(x, 0);
+    int64_t chunks = (inner + SM_CHUNK - 1) / SM_CHUNK;
+    int nt = par_threads(x, outer * dim * inner);
+#pragma omp parallel num_threads(nt)
+    {
+        float *mx = (float *)x->scratch + (size_t)omp_get_thread_num() * 2 * SM_CHUNK,
+              *sum = mx + SM_CHUNK;
+#pragma omp for collapse(2) schedule(static)
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t ch = 0; ch < chunks; ch++) {
+                int64_t i0 = ch * SM_CHUNK;
+                size_t len = (size_t)(inner - i0 < SM_CHUNK ? inner - i0 : SM_CHUNK);
+                const float *in = s + o * dim * inner + i0;
+                float *out = y + o * dim * inner + i0;
+                memcpy(mx, in, len * sizeof *mx);
+                for (int64_t k = 1; k < dim; k++) {
+                    const float *r = in + k * inner;
+                    for (size_t i = 0; i < len; i++) mx[i] = r[i] > mx[i] ? r[i] : mx[i];
+                }
+                memset(sum, 0, len * sizeof *sum);
+                for (int64_t k = 0; k < dim; k++) {
+                    float *r = out + k * inner;
+                    x->k->binary[NN_BIN_SUB](in + k * inner, mx, r, len);
+                    x->k->unary[NN_UN_EXP](r, r, len);
+                    x->k->binary[NN_BIN_ADD](sum, r, sum, len);
+                }
+                for (size_t i = 0; i < len; i++) sum[i] = 1.0f / sum[i];
+                for (int64_t k = 0; k < dim; k++)
+                    x->k->binary[NN_BIN_MUL](out + k * inner, sum, out + k * inner, len);
+            }
+    }
+    return 0;
+}
+
+static int prepare_softmax(nn_prep *p, err *e)
+{
+    (void)e;
+    const nn_value *xv = node_in(p->g, p->n, 0);
+    int64_t outer, dim, inner;
+    sm_geometry(p->n, xv, &outer, &dim, &inner);
+    if (xv->dtype != NN_F32 || inner < 16 || p->n->in[0] == p->n->out[0]) return 0;
+    p->run = run_softmax_strided;
+    p->scratch = 2 * SM_CHUNK * sizeof(float) * (size_t)p->m->threads;
+    return 0;
+}
+
 static int run_LogSoftmax(nn_exec *x)
 {
     return softmax_run(x, SM_LOG);
@@ -380,7 +484,7 @@ static int infer_cumsum(nn_graph *g, nn_node *n, err *e)
 static int run_CumSum(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0);
-    int axis = norm_axis((int64_t)get_num(x_in(x, 1), x_vin(x, 1)->dtype, 0), xv->rank);
+    int axis = norm_axis(to_i64(get_num(x_in(x, 1), x_vin(x, 1)->dtype, 0)), xv->rank);
     if (axis < 0) {
         node_err(x->e, x->g, x->n, 400, "axis out of range");
         return -1;
@@ -430,7 +534,7 @@ static int infer_topk(nn_graph *g, nn_node *n, err *e)
     }
     int64_t d[NN_MAX_RANK];
     memcpy(d, x->dims, sizeof d);
-    d[axis] = (int64_t)k;
+    d[axis] = to_i64(k);
     set_out(g, n, 0, x->dtype, x->rank, d);
     set_out(g, n, 1, NN_I64, x->rank, d);
     return 0;
@@ -500,7 +604,7 @@ const nn_op nn_ops_reduce[] = {
     REDOP(ReduceSumSquare),
     {"ArgMax", infer_arg, run_ArgMax, NULL, 0, 0},
     {"ArgMin", infer_arg, run_ArgMin, NULL, 0, 0},
-    {"Softmax", infer_softmax, run_Softmax, NULL, NN_OP_INPLACE, 0},
+    {"Softmax", infer_softmax, run_Softmax, prepare_softmax, 0, 0},
     {"LogSoftmax", infer_softmax, run_LogSoftmax, NULL, 0, 0},
     {"Hardmax", infer_softmax, run_Hardmax, NULL, 0, 0},
     {"CumSum", infer_cumsum, run_CumSum, NULL, 0, 0},

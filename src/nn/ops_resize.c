@@ -5,6 +5,7 @@
 #include "nn/ops.h"
 
 #include <float.h>
+#include <omp.h>
 #include <stdlib.h>
 
 enum { M_NEAREST, M_LINEAR, M_CUBIC };
@@ -63,7 +64,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
         }
         for (int i = 0; i < r; i++) {
             rp->scale[i] = a->floats[i];
-            rp->out[i] = (int64_t)floor((double)x->dims[i] * a->floats[i]);
+            rp->out[i] = to_i64(floor((double)x->dims[i] * a->floats[i]));
         }
         return 0;
     }
@@ -88,7 +89,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
                 return -1;
             }
             rp->scale[ax[i]] = s;
-            rp->out[ax[i]] = (int64_t)floor((double)x->dims[ax[i]] * s);
+            rp->out[ax[i]] = to_i64(floor((double)x->dims[ax[i]] * s));
         }
     } else {
         int64_t sz[NN_MAX_RANK];
@@ -114,7 +115,7 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
             int a = ax[i];
             if (common > 0) {
                 rp->scale[a] = common;
-                rp->out[a] = (int64_t)floor((double)x->dims[a] * common + 0.5);
+                rp->out[a] = to_i64(floor((double)x->dims[a] * common + 0.5));
             } else {
                 rp->out[a] = sz[i];
                 rp->scale[a] = x->dims[a] ? (double)sz[i] / (double)x->dims[a] : 1;
@@ -136,6 +137,12 @@ static int infer_resize(nn_graph *g, nn_node *n, err *e)
     const nn_value *x = node_in(g, n, 0);
     rs_p rp;
     if (rs_params(g, n, x, &rp, e) != 0) return -1;
+    for (int a = 0; a < x->rank; a++)
+        if (rp.out[a] > ((int64_t)1 << 34) || (x->dims[a] == 0 && rp.out[a] > 0)) {
+            node_err(e, g, n, 400, "cannot resize axis %d from %lld to %lld elements", a,
+                     (long long)x->dims[a], (long long)rp.out[a]);
+            return -1;
+        }
     set_out(g, n, 0, x->dtype, x->rank, rp.out);
     return 0;
 }
@@ -212,12 +219,12 @@ static void axis_taps(const nn_node *n, int mode, int64_t in, int64_t out, doubl
                 r = xo - f >= 0.5 ? f + 1 : f;
             else
                 r = xo - f > 0.5 ? f + 1 : f;
-            int64_t i = (int64_t)r;
+            int64_t i = to_i64(r);
             i = i < 0 ? 0 : i >= in ? in - 1 : i;
             t[c++] = (tap){i, 1};
         } else if (mode == M_LINEAR) {
             if (!tfcr) xo = xo < 0 ? 0 : xo > (double)(in - 1) ? (double)(in - 1) : xo;
-            int64_t i0 = (int64_t)floor(xo);
+            int64_t i0 = to_i64(floor(xo));
             double fr = xo - (double)i0;
             int64_t i1 = i0 + 1 >= in ? in - 1 : i0 + 1;
             if (i0 >= in) i0 = in - 1;
@@ -228,7 +235,7 @@ static void axis_taps(const nn_node *n, int mode, int64_t in, int64_t out, doubl
                 t[c++] = (tap){i1, fr};
             }
         } else {
-            int64_t i0 = (int64_t)floor(xo);
+            int64_t i0 = to_i64(floor(xo));
             double fr = xo - (double)i0;
             double sum = 0;
             for (int j = -1; j <= 2; j++) {
@@ -251,6 +258,7 @@ static int run_resize(nn_exec *x)
     const nn_value *xv = x_vin(x, 0), *yv = x_vout(x, 0);
     rs_p rp;
     if (rs_params((nn_graph *)x->g, x->n, xv, &rp, x->e) != 0) return -1;
+    if (value_count(yv) == 0) return 0;
     int r = xv->rank;
     double extrap = attr_f(x->n, "extrapolation_value", 0.0f);
     tap *taps[NN_MAX_RANK];
@@ -383,6 +391,110 @@ bool resize_blockable(nn_graph *g, const nn_node *n)
     return nearest_int(g, n, &a, &b);
 }
 
+/* ---------------------------------------------------------------- separable 2-D */
+
+/* Float resizes that only touch the last two axes (every other axis maps onto itself):
+ * each output row is a weighted sum of up to four source rows, and each element of it a
+ * weighted sum of up to four elements of that row. The taps are computed once here. */
+typedef struct sep_st {
+    int64_t planes, H, W, OH, OW;
+    tap *ty, *tx; /* 4 per output index */
+    int *ny, *nx;
+    float extrap;
+} sep_st;
+
+static void sep_free(void *v)
+{
+    sep_st *st = v;
+    free(st->ty);
+    free(st->tx);
+    free(st->ny);
+    free(st->nx);
+    free(st);
+}
+
+static int run_separable(nn_exec *x)
+{
+    const sep_st *st = x->state;
+    const float *X = x_in(x, 0);
+    float *Y = x_out(x, 0);
+    int64_t W = st->W, OW = st->OW;
+    float *rows = x->scratch; /* one blended source row per thread */
+    int th = par_threads(x, st->planes * st->OH * OW * 4);
+#pragma omp parallel num_threads(th)
+    {
+        float *tmp = rows + (size_t)omp_get_thread_num() * (size_t)W;
+#pragma omp for collapse(2) schedule(static)
+        for (int64_t p = 0; p < st->planes; p++)
+            for (int64_t oy = 0; oy < st->OH; oy++) {
+                float *out = Y + (p * st->OH + oy) * OW;
+                const tap *ty = st->ty + oy * 4;
+                if (ty[0].idx < 0) {
+                    for (int64_t ox = 0; ox < OW; ox++) out[ox] = st->extrap;
+                    continue;
+                }
+                const float *src = X + (p * st->H + ty[0].idx) * W;
+                if (st->ny[oy] == 1 && ty[0].w == 1) {
+                    tmp = (float *)src;
+                } else {
+                    float w0 = (float)ty[0].w;
+                    for (int64_t i = 0; i < W; i++) tmp[i] = w0 * src[i];
+                    for (int k = 1; k < st->ny[oy]; k++) {
+                        const float *s2 = X + (p * st->H + ty[k].idx) * W;
+                        float wk = (float)ty[k].w;
+                        for (int64_t i = 0; i < W; i++) tmp[i] += wk * s2[i];
+                    }
+                }
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    const tap *tx = st->tx + ox * 4;
+                    if (tx[0].idx < 0) {
+                        out[ox] = st->extrap;
+                        continue;
+                    }
+                    float acc = 0;
+                    for (int k = 0; k < st->nx[ox]; k++) acc += (float)tx[k].w * tmp[tx[k].idx];
+                    out[ox] = acc;
+                }
+                tmp = rows + (size_t)omp_get_thread_num() * (size_t)W;
+            }
+    }
+    return 0;
+}
+
+static int prepare_separable(nn_prep *p, err *e)
+{
+    nn_node *n = p->n;
+    const nn_value *x = node_in(p->g, n, 0), *y = node_out(p->g, n, 0);
+    rs_p rp;
+    if (x->dtype != NN_F32 || x->rank < 2 || rs_params(p->g, n, x, &rp, e) != 0) {
+        err_clear(e);
+        return 0;
+    }
+    int r = x->rank;
+    for (int a = 0; a < r - 2; a++)
+        if (x->dims[a] != y->dims[a] || rp.scale[a] != 1) return 0;
+    sep_st *st = xcalloc(1, sizeof *st);
+    st->H = x->dims[r - 2];
+    st->W = x->dims[r - 1];
+    st->OH = y->dims[r - 2];
+    st->OW = y->dims[r - 1];
+    st->planes = st->H * st->W > 0 ? value_count(x) / (st->H * st->W) : 0;
+    st->extrap = attr_f(n, "extrapolation_value", 0.0f);
+    st->ty = xmalloc((size_t)(st->OH + 1) * 4 * sizeof(tap));
+    st->tx = xmalloc((size_t)(st->OW + 1) * 4 * sizeof(tap));
+    st->ny = xmalloc((size_t)(st->OH + 1) * sizeof(int));
+    st->nx = xmalloc((size_t)(st->OW + 1) * sizeof(int));
+    axis_taps(n, rp.mode, st->H, st->OH, rp.scale[r - 2], rp.roi_lo[r - 2], rp.roi_hi[r - 2],
+              st->ty, st->ny);
+    axis_taps(n, rp.mode, st->W, st->OW, rp.scale[r - 1], rp.roi_lo[r - 1], rp.roi_hi[r - 1],
+              st->tx, st->nx);
+    p->state = st;
+    p->free_state = sep_free;
+    p->run = run_separable;
+    p->scratch = (size_t)(st->W + 16) * sizeof(float) * (size_t)p->m->threads;
+    return 0;
+}
+
 static int prepare_resize(nn_prep *p, err *e)
 {
     nn_node *n = p->n;
@@ -401,7 +513,7 @@ static int prepare_resize(nn_prep *p, err *e)
         node_err(e, p->g, n, 500, "blocked layout without a blocked kernel");
         return -1;
     }
-    return 0;
+    return prepare_separable(p, e);
 }
 
 const nn_op nn_ops_resize[] = {

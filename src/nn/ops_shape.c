@@ -56,6 +56,10 @@ static int infer_reshape(nn_graph *g, nn_node *n, err *e)
                      (long long)shape[i]);
             return -1;
         } else {
+            if (shape[i] && known > ((int64_t)1 << 40) / shape[i]) {
+                node_err(e, g, n, 400, "the target shape has too many elements");
+                return -1;
+            }
             known *= shape[i];
         }
     }
@@ -272,6 +276,44 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
     row_strides(in_dims, r, in_str);
     for (int i = 0; i < r; i++) str[i] = in_str[p[i]];
     int64_t inner = d[r - 1], istr = str[r - 1];
+    /* When the input's innermost axis moves (to output position q), walking the output in
+     * order reads one element per cache line. Go tile by tile instead: a 16 x 16 tile of
+     * (q, last) touches 16 lines on each side, which stay in L1. */
+    int q = -1;
+    for (int j = 0; j < r - 1; j++)
+        if (str[j] == 1) q = j;
+    if (istr != 1 && q >= 0 && es == 4) {
+        int64_t ostr[NN_MAX_RANK];
+        row_strides(d, r, ostr);
+        int64_t nq = d[q], outer2 = total / (nq * inner);
+        const float *sf = src;
+        float *df = dst;
+        int64_t tiles_q = (nq + 15) / 16, tiles_i = (inner + 15) / 16;
+        int nt2 = total >= 65536 ? threads : 1;
+#pragma omp parallel for collapse(2) num_threads(nt2) schedule(static)
+        for (int64_t it = 0; it < outer2; it++)
+            for (int64_t tq = 0; tq < tiles_q; tq++) {
+                /* the other axes' offsets for outer index `it` (axes except q and last) */
+                int64_t rem = it, ioff = 0, ooff = 0;
+                for (int j = r - 2; j >= 0; j--) {
+                    if (j == q) continue;
+                    int64_t c = rem % d[j];
+                    rem /= d[j];
+                    ioff += c * str[j];
+                    ooff += c * ostr[j];
+                }
+                int64_t q0 = tq * 16, q1 = q0 + 16 < nq ? q0 + 16 : nq;
+                for (int64_t ti = 0; ti < tiles_i; ti++) {
+                    int64_t i0 = ti * 16, i1 = i0 + 16 < inner ? i0 + 16 : inner;
+                    for (int64_t a = q0; a < q1; a++) {
+                        const float *sp = sf + ioff + a;
+                        float *dp = df + ooff + a * ostr[q];
+                        for (int64_t i = i0; i < i1; i++) dp[i] = sp[i * istr];
+                    }
+                }
+            }
+        return;
+    }
     int64_t outer = total / inner;
     int nt = total >= 65536 ? threads : 1;
     const char *s = src;
@@ -284,7 +326,9 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
             rem /= d[j];
         }
         char *y = o + (size_t)(it * inner) * es;
-        if (es == 4) {
+        if (istr == 1) {
+            memcpy(y, s + (size_t)off * es, (size_t)inner * es);
+        } else if (es == 4) {
             const float *xs = (const float *)s + off;
             float *ys = (float *)y;
             for (int64_t i = 0; i < inner; i++) ys[i] = xs[i * istr];
@@ -887,8 +931,8 @@ static int infer_tile(nn_graph *g, nn_node *n, err *e)
     }
     int64_t d[NN_MAX_RANK];
     for (int i = 0; i < x->rank; i++) {
-        if (rep[i] < 0) {
-            node_err(e, g, n, 400, "negative repeat");
+        if (rep[i] < 0 || (x->dims[i] && rep[i] > ((int64_t)1 << 40) / x->dims[i])) {
+            node_err(e, g, n, 400, "repeat %lld is negative or too large", (long long)rep[i]);
             return -1;
         }
         d[i] = x->dims[i] * rep[i];
@@ -901,6 +945,40 @@ static int run_tile(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0), *yv = x_vout(x, 0);
     size_t es = nn_dtype_size(xv->dtype);
+    int r = xv->rank;
+    if (r >= 1 && value_count(yv) > 0) {
+        /* build the output from its last axis outwards: each input row is repeated along
+         * the last axis, then each finished block is copied for the outer repeats */
+        const char *s = x_in(x, 0);
+        char *y = x_out(x, 0);
+        int64_t rows = value_count(xv) / xv->dims[r - 1];
+        int64_t in_w = xv->dims[r - 1], out_w = yv->dims[r - 1];
+        for (int64_t row = rows - 1; row >= 0; row--) {
+            /* place input row `row` at the spot the output of the inner axes will have */
+            char *dst = y + (size_t)(row * out_w) * es;
+            for (int64_t k = 0; k < out_w / in_w; k++)
+                memmove(dst + (size_t)(k * in_w) * es, s + (size_t)(row * in_w) * es,
+                        (size_t)in_w * es);
+        }
+        /* now axis d from r-2 down to 0: the block of inner axes, repeated */
+        int64_t block = out_w; /* elements of one output slice below axis d */
+        int64_t count = rows;  /* input-sized slices at this level */
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t n_in = xv->dims[d], rep = yv->dims[d] / (n_in ? n_in : 1);
+            int64_t groups = count / (n_in ? n_in : 1);
+            /* groups of n_in consecutive blocks, compacted to stride n_in*rep*block */
+            for (int64_t gi = groups - 1; gi >= 0; gi--) {
+                char *src = y + (size_t)(gi * n_in * block) * es;
+                char *dst = y + (size_t)(gi * n_in * rep * block) * es;
+                if (dst != src) memmove(dst, src, (size_t)(n_in * block) * es);
+                for (int64_t k = 1; k < rep; k++)
+                    memcpy(dst + (size_t)(k * n_in * block) * es, dst, (size_t)(n_in * block) * es);
+            }
+            block *= n_in * rep;
+            count = groups;
+        }
+        return 0;
+    }
     int64_t xs[NN_MAX_RANK];
     row_strides(xv->dims, xv->rank, xs);
     for (int64_t o = 0; o < value_count(yv); o++) {
@@ -1013,7 +1091,7 @@ static int infer_range(nn_graph *g, nn_node *n, err *e)
         return -1;
     }
     double c = ceil((l - s) / d);
-    int64_t cnt = c > 0 ? (int64_t)c : 0;
+    int64_t cnt = c > 0 ? to_i64(c) : 0;
     set_out(g, n, 0, node_in(g, n, 0)->dtype, 1, &cnt);
     return 0;
 }
@@ -1135,6 +1213,32 @@ static int run_pad(nn_exec *x)
     const char *s = x_in(x, 0);
     char *y = x_out(x, 0);
     int64_t cnt = value_count(yv);
+    bool crop = false;
+    for (int d = 0; d < r; d++) crop |= pp.lo[d] < 0 || pp.hi[d] < 0;
+    if (pp.mode == 0 && !crop && r >= 1 && cnt > 0) {
+        /* constant padding: fill, then copy the input row by row into place */
+        if (es == 4) {
+            uint32_t f;
+            memcpy(&f, fill, 4);
+            for (int64_t i = 0; i < cnt; i++) ((uint32_t *)y)[i] = f;
+        } else {
+            for (int64_t i = 0; i < cnt; i++) memcpy(y + (size_t)i * es, fill, es);
+        }
+        int64_t ys[NN_MAX_RANK];
+        row_strides(yv->dims, r, ys);
+        int64_t w = xv->dims[r - 1], rows = w ? value_count(xv) / w : 0;
+        int nt = par_threads(x, value_count(xv));
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t row = 0; row < rows; row++) {
+            int64_t rem = row, off = pp.lo[r - 1];
+            for (int d = r - 2; d >= 0; d--) {
+                off += (rem % xv->dims[d] + pp.lo[d]) * ys[d];
+                rem /= xv->dims[d];
+            }
+            memcpy(y + (size_t)off * es, s + (size_t)(row * w) * es, (size_t)w * es);
+        }
+        return 0;
+    }
     int nt = par_threads(x, cnt);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t o = 0; o < cnt; o++) {
@@ -1293,7 +1397,7 @@ static int infer_onehot(nn_graph *g, nn_node *n, err *e)
         return -1;
     }
     int64_t d[NN_MAX_RANK];
-    for (int i = 0, j = 0; i < r; i++) d[i] = i == axis ? (int64_t)depth : ix->dims[j++];
+    for (int i = 0, j = 0; i < r; i++) d[i] = i == axis ? to_i64(depth) : ix->dims[j++];
     set_out(g, n, 0, vals->dtype, r, d);
     return 0;
 }
@@ -1313,7 +1417,7 @@ static int run_onehot(nn_exec *x)
         for (int64_t d = 0; d < depth; d++)
             for (int64_t i = 0; i < inner; i++) {
                 double idx = get_num(x_in(x, 0), iv->dtype, o * inner + i);
-                int64_t k = (int64_t)idx;
+                int64_t k = to_i64(idx);
                 if (k < 0) k += depth;
                 memcpy(y + (size_t)((o * depth + d) * inner + i) * es, vals + (k == d ? es : 0),
                        es);

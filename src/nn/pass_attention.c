@@ -19,14 +19,16 @@ int pass_attention(nn_graph *g)
         nn_node *mm1 = &g->n[i];
         if (mm1->dead || strcmp(mm1->op_type, "MatMul") || mm1->n_post) continue;
         const nn_value *q = node_in(g, mm1, 0), *kt = node_in(g, mm1, 1);
-        if (q->rank < 3 || kt->rank != q->rank || q->dtype != NN_F32 || kt->kind == NN_V_CONST) continue;
+        if (q->rank < 3 || kt->rank != q->rank || q->dtype != NN_F32 || kt->kind == NN_V_CONST)
+            continue;
         if (memcmp(q->dims, kt->dims, sizeof(int64_t) * (size_t)(q->rank - 2))) continue;
         int s = mm1->out[0], cur = s;
         float scale = 1.0f;
         int bias = -1;
         int dead[5] = {i, -1, -1, -1, -1}, nd = 1;
         int c = graph_sole_consumer(g, cur);
-        if (c >= 0 && g->v[cur].uses == 1 && (!strcmp(g->n[c].op_type, "Mul") || !strcmp(g->n[c].op_type, "Div")) &&
+        if (c >= 0 && g->v[cur].uses == 1 &&
+            (!strcmp(g->n[c].op_type, "Mul") || !strcmp(g->n[c].op_type, "Div")) &&
             !g->n[c].n_post && g->n[c].in[0] == cur) {
             double d;
             if (!const_scalar(&g->v[g->n[c].in[1]], &d) || d == 0) continue;
@@ -60,7 +62,8 @@ int pass_attention(nn_graph *g)
         int mm2 = sole_consumer_op(g, p, "MatMul");
         if (mm2 < 0 || g->n[mm2].in[0] != p) continue;
         const nn_value *v = node_in(g, &g->n[mm2], 1);
-        if (v->rank != q->rank || memcmp(v->dims, q->dims, sizeof(int64_t) * (size_t)(q->rank - 2)) ||
+        if (v->rank != q->rank ||
+            memcmp(v->dims, q->dims, sizeof(int64_t) * (size_t)(q->rank - 2)) ||
             v->dims[v->rank - 2] != kt->dims[kt->rank - 1] || v->kind == NN_V_CONST)
             continue;
         dead[nd++] = mm2;

@@ -10,7 +10,8 @@ static const float *const_f32(const nn_graph *g, int v, int64_t n)
 {
     if (v < 0) return NULL;
     const nn_value *val = &g->v[v];
-    if (val->kind != NN_V_CONST || val->dtype != NN_F32 || value_count(val) != n || !val->data) return NULL;
+    if (val->kind != NN_V_CONST || val->dtype != NN_F32 || value_count(val) != n || !val->data)
+        return NULL;
     return val->data;
 }
 
@@ -30,14 +31,16 @@ int pass_conv_bn(nn_graph *g, err *e)
         int ci = value_producer(g, x);
         if (ci < 0) continue;
         nn_node *conv = &g->n[ci];
-        if (strcmp(conv->op_type, "Conv") || conv->n_post || g->v[x].uses != 1 || g->v[x].is_output) continue;
+        if (strcmp(conv->op_type, "Conv") || conv->n_post || g->v[x].uses != 1 || g->v[x].is_output)
+            continue;
         const nn_value *w = &g->v[conv->in[1]];
         if (w->kind != NN_V_CONST || w->dtype != NN_F32 || w->rank < 3 || !w->data) continue;
         int64_t M = w->dims[0], per = value_count(w) / (M ? M : 1);
         const float *gamma = const_f32(g, bn->in[1], M), *beta = const_f32(g, bn->in[2], M);
         const float *mean = const_f32(g, bn->in[3], M), *var = const_f32(g, bn->in[4], M);
         const float *b = conv->n_in > 2 ? const_f32(g, conv->in[2], M) : NULL;
-        if (!gamma || !beta || !mean || !var || (conv->n_in > 2 && conv->in[2] >= 0 && !b)) continue;
+        if (!gamma || !beta || !mean || !var || (conv->n_in > 2 && conv->in[2] >= 0 && !b))
+            continue;
         float eps = attr_f(bn, "epsilon", 1e-5f);
         float *nw = xmalloc((size_t)value_count(w) * sizeof *nw + 16);
         float *nb = xmalloc((size_t)M * sizeof *nb + 16);

@@ -11,10 +11,10 @@
 static bool fusable_producer(const nn_graph *g, const nn_node *n)
 {
     const char *t = n->op_type;
-    if (!strcmp(t, "MatMul") || !strcmp(t, "Gemm")) return n->n_in > 1 && value_is_const(g, n->in[1]);
-    return !strcmp(t, "Conv") || !strcmp(t, "ConvTranspose");
+    if (!strcmp(t, "MatMul") || !strcmp(t, "Gemm"))
+        return n->n_in > 1 && value_is_const(g, n->in[1]);
+    return !strcmp(t, "Conv") || !strcmp(t, "ConvTranspose") || !strcmp(t, "nn.QConv");
 }
-
 
 /* Makes node `head` produce the output of node `tail` (which is removed). */
 static void absorb(nn_graph *g, int head, int tail)

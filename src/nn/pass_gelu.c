@@ -45,8 +45,10 @@ int pass_gelu(nn_graph *g)
         int x = -1;
         if (!strcmp(sn->op_type, "Div") && is_scalar(g, sn->in[1], M_SQRT2)) x = sn->in[0];
         if (!strcmp(sn->op_type, "Mul")) {
-            if (is_scalar(g, sn->in[1], M_SQRT1_2)) x = sn->in[0];
-            else if (is_scalar(g, sn->in[0], M_SQRT1_2)) x = sn->in[1];
+            if (is_scalar(g, sn->in[1], M_SQRT1_2))
+                x = sn->in[0];
+            else if (is_scalar(g, sn->in[0], M_SQRT1_2))
+                x = sn->in[1];
         }
         if (x < 0 || g->v[x].kind == NN_V_CONST) continue;
         /* one = erf + 1 */

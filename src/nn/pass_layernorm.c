@@ -69,7 +69,8 @@ int pass_layernorm(nn_graph *g)
             for (int j = 0; j < c->n_in; j++) uses |= c->in[j] == d;
             if (!uses) continue;
             double two;
-            if (!strcmp(c->op_type, "Pow") && c->in[0] == d && const_scalar(&g->v[c->in[1]], &two) && two == 2.0)
+            if (!strcmp(c->op_type, "Pow") && c->in[0] == d &&
+                const_scalar(&g->v[c->in[1]], &two) && two == 2.0)
                 sq = k;
             else if (!strcmp(c->op_type, "Mul") && c->in[0] == d && c->in[1] == d)
                 sq = k;
@@ -84,7 +85,8 @@ int pass_layernorm(nn_graph *g)
         double eps;
         if (ev < 0 || !const_scalar(&g->v[ev], &eps)) continue;
         int sqrt_ = sole(g, g->n[add].out[0], "Sqrt", NULL);
-        if (sqrt_ < 0 || g->n[dv].in[1] != g->n[sqrt_].out[0] || g->v[g->n[sqrt_].out[0]].uses != 1) continue;
+        if (sqrt_ < 0 || g->n[dv].in[1] != g->n[sqrt_].out[0] || g->v[g->n[sqrt_].out[0]].uses != 1)
+            continue;
         int y = g->n[dv].out[0];
         int dead[9] = {i, sub, sq, m2, add, sqrt_, dv, -1, -1};
         const float *gamma = NULL, *beta = NULL;

@@ -19,7 +19,7 @@ static bool is4f(const nn_value *v)
 
 static bool conv_blockable(const nn_graph *g, const nn_node *n)
 {
-    if (strcmp(n->op_type, "Conv")) return false;
+    if (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "ConvTranspose")) return false;
     const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *b = node_in(g, n, 2);
     if (!is4f(x) || !w || w->kind != NN_V_CONST || (b && b->kind != NN_V_CONST)) return false;
     for (int i = 0; i < n->n_post; i++) {
@@ -111,6 +111,25 @@ int plan_layouts(nn_plan *p, const nn_model *m, err *e)
         if (conv_blockable(g, n) || node_blockable(g, n, lay))
             for (int i = 0; i < n->n_out; i++)
                 if (n->out[i] >= 0) lay[n->out[i]] = NN_L_BLK16;
+    }
+    /* quantized activations read only by int8 convolutions: channels last */
+    for (int s = 0; s < n_order; s++) {
+        const nn_node *n = &g->n[p->order[s]];
+        if (n->dead || strcmp(n->op_type, "DynamicQuantizeLinear") || n->out[0] < 0) continue;
+        int v = n->out[0];
+        if (g->v[v].rank != 4 || g->v[v].is_output) continue;
+        bool all = true;
+        int readers = 0;
+        for (int k = 0; k < g->nn; k++) {
+            const nn_node *c = &g->n[k];
+            if (c->dead) continue;
+            for (int j = 0; j < c->n_in; j++)
+                if (c->in[j] == v) {
+                    readers++;
+                    all &= j == 0 && !strcmp(c->op_type, "nn.QConv");
+                }
+        }
+        if (all && readers) lay[v] = NN_L_NHWC;
     }
     /* conversions where producer and consumer disagree; one per value and direction */
     int *plain_of = xmalloc((size_t)nv0 * sizeof *plain_of);

@@ -15,6 +15,7 @@ int nn_passes_load(nn_graph *g, const nn_kernels *k, err *e)
     total += r;
     total += pass_gelu(g);
     total += pass_layernorm(g);
+    total += pass_qconv(g);
     total += pass_fuse_activation(g);
     total += pass_dead_nodes(g);
     /* constants nothing reads any more (folded inputs, replaced weights): drop the copies

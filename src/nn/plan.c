@@ -13,12 +13,27 @@
 
 #define FOLD_MAX_BYTES (16u << 20)
 
+/* Operators that handle string tensors: casts to and from them, views, shapes. Others
+ * copy or interpret elements as numbers. */
+static bool takes_strings(const char *op)
+{
+    static const char *const ok[] = {"Cast",    "CastLike",  "Identity", "Reshape", "Flatten",
+                                     "Squeeze", "Unsqueeze", "Shape",    "Size"};
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++)
+        if (!strcmp(op, ok[i])) return true;
+    return false;
+}
+
 int nn_infer_node(nn_graph *g, nn_node *n, err *e)
 {
     for (int i = 0; i < n->n_in; i++) {
         nn_value *v = node_in(g, n, i);
         if (v && v->rank < 0) {
             node_err(e, g, n, 422, "the shape of input '%s' is unknown", v->name);
+            return -1;
+        }
+        if (v && v->dtype == NN_STRING && !takes_strings(n->op_type)) {
+            node_err(e, g, n, 400, "does not take string tensors ('%s')", v->name);
             return -1;
         }
     }
@@ -35,7 +50,13 @@ int nn_infer_node(nn_graph *g, nn_node *n, err *e)
                 node_err(e, g, n, 422, "output '%s' would have a negative dimension", v->name);
                 return -1;
             }
-        if (v->rank > 0 && nn_shape_count(v->dims, v->rank) > ((int64_t)1 << 34)) {
+        int64_t count = 1;
+        bool big = false;
+        for (int d = 0; d < v->rank && !big; d++) {
+            if (v->dims[d] && count > ((int64_t)1 << 34) / v->dims[d]) big = true;
+            count *= big ? 1 : v->dims[d];
+        }
+        if (big) {
             node_err(e, g, n, 422, "output '%s' would have more than 2^34 elements", v->name);
             return -1;
         }
@@ -486,6 +507,7 @@ static int small_input_ancestors(const nn_graph *g, int v, bool *seen, bool *mar
     }
     if (val->kind != NN_V_ACT || val->producer < 0) return 0;
     const nn_node *n = &g->n[val->producer];
+    if (n->op->flags & NN_OP_SHAPE_ONLY) return 0; /* reads shapes only, never values */
     int found = 0;
     for (int i = 0; i < n->n_in; i++) found += small_input_ancestors(g, n->in[i], seen, mark);
     return found;
@@ -505,8 +527,46 @@ static int needed_inputs(const nn_graph *g, const nn_node *n, bool *mark)
     return found;
 }
 
+/* After step st is prepared: a constant weight whose only reader in this plan is a step
+ * that keeps its own (reordered) copy no longer needs ours. A copy we made is freed (and
+ * made again from the file if a later plan needs it); data still in the mapped file just
+ * gives its pages back. A constant that any plan reads while running is pinned. */
+static void release_weights(nn_model *m, nn_plan *p, const nn_step *st)
+{
+    const nn_node *n = &p->g.n[st->node];
+    for (int i = 0; i < n->n_in; i++) {
+        int id = n->in[i];
+        if (id < 0 || id >= m->l.g.nv) continue;
+        nn_value *v = &m->l.g.v[id];
+        if (v->kind != NN_V_CONST || v->src_kind == NN_SRC_NONE || v->pinned || v->released)
+            continue;
+        if (!st->owns_weights || (i != 1 && i != 2) || v->is_output) {
+            v->pinned = true;
+            continue;
+        }
+        int readers = 0;
+        for (int k = 0; k < p->g.nn; k++) {
+            const nn_node *c = &p->g.n[k];
+            if (c->dead) continue;
+            for (int j = 0; j < c->n_in; j++) readers += c->in[j] == id;
+            for (int j = 0; j < c->n_post; j++) readers += c->post[j].value == id;
+        }
+        if (readers != 1) continue;
+        if (v->owned) {
+            free(v->data);
+            v->data = NULL;
+            v->owned = false;
+            v->released = true;
+            p->g.v[id].data = NULL;
+        } else if (v->src_kind == NN_SRC_MAPPED && v->data == v->src) {
+            nn_drop_pages(v->src, v->src_len);
+        }
+    }
+}
+
 static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
 {
+    for (int i = 0; i < m->l.g.nv; i++) nn_const_restore(&m->l.g.v[i]);
     nn_plan *p = xcalloc(1, sizeof *p);
     p->m = m;
     p->a = arena_new(1 << 16);
@@ -540,7 +600,9 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             if (e && e->status == 422 && need) needed_inputs(g, n, need);
             goto fail;
         }
-        if (m->p.optimize && foldable(g, n) && nn_fold_node(g, ni, m->k, e) != 0) goto fail;
+        /* folding here is not an optimisation: a static plan needs every shape, and
+         * shapes are computed from whatever the graph folds to */
+        if (foldable(g, n) && nn_fold_node(g, ni, m->k, e) != 0) goto fail;
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (g->v[g->outputs[i]].rank < 0) {
@@ -571,6 +633,10 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             st->state = pr.state;
             st->free_state = pr.free_state;
             st->scratch = pr.scratch;
+            st->owns_weights = pr.owns_weights;
+            /* at once, so the original and the reordered weights are not all in memory
+             * together */
+            release_weights(m, p, st);
             if (pr.sess) {
                 st->sess_slot = p->n_sess_slots;
                 p->sess_ops[p->n_sess_slots] = pr.sess;
@@ -579,6 +645,12 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
         }
     }
     if (plan_memory(p, e) != 0) goto fail;
+    if (m->p.max_arena && p->arena_bytes > m->p.max_arena) {
+        err_set(e, 413,
+                "%s: running on these inputs needs %zu bytes of memory, more than the %zu allowed",
+                m->file, p->arena_bytes, m->p.max_arena);
+        goto fail;
+    }
     return p;
 fail:
     nn_plan_free(p);

@@ -65,12 +65,9 @@ CASES = {
 
 
 # Dynamically quantised models re-quantise every activation, so a last-bit difference in a
-# float op feeding DynamicQuantizeLinear moves a value by one quantisation step. Ours match
-# ONNX Runtime bit for bit in every re-quantised activation except YOLOv8's DFL softmax
-# (ORT's is hand-written assembly whose summation order we cannot reproduce), where a
-# single element in half a million lands one step away: a box edge moves by a fraction of
-# a pixel. For that model the bound is one such step, 1e-3 of the output's range.
-RELATIVE_TOLERANCE = {"yolov8n-int8": 1e-3}
+# float op feeding DynamicQuantizeLinear would move a value by a whole quantisation step:
+# the int8 models pass the same bound because our kernels round as ONNX Runtime's do
+# (sigmoid, the int8 convolution's float epilogue, softmax on these inputs).
 
 
 def run(cmd):
@@ -110,8 +107,21 @@ def test_matches_onnxruntime(name, tmp_path):
         assert ours.shape == ref.shape, f"{ref_file.stem}: shape {ours.shape} != {ref.shape}"
         assert ours.dtype == ref.dtype, f"{ref_file.stem}: dtype {ours.dtype} != {ref.dtype}"
         diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64)).max() if ref.size else 0.0
-        rel = RELATIVE_TOLERANCE.get(name, 1e-4)
-        tol = rel * (np.abs(ref).max() if ref.size else 0.0) + 1e-5
+        tol = 1e-4 * (np.abs(ref).max() if ref.size else 0.0) + 1e-5
         print(f"{name} {ref_file.stem}: max|diff| {diff:.3g} (tolerance {tol:.3g}, max|ref| "
               f"{np.abs(ref).max() if ref.size else 0:.3g})")
         assert diff <= tol, f"{ref_file.stem}: max|diff| {diff:.3g} > {tol:.3g}"
+
+
+def test_load_peak_rss_is_below_one_and_a_half_weights_plus_arena():
+    """Loading maps the file and copies weights at most once: peak RSS over a whole load and
+    first run of YOLOv8m stays below 1.5 x its weight bytes plus its arena."""
+    model = fixture_model(FIXTURES / "yolov8m.onnx")
+    info = subprocess.run([ARTISTRY, "nn", "info", model], capture_output=True, text=True, check=True).stdout
+    weights_mb = float(info.split("parameters")[1].split("(")[1].split(" MB")[0])
+    out = subprocess.run([ARTISTRY, "nn", "bench", model, "--runs", "1", "--warmup", "0", "--threads", "2"],
+                         capture_output=True, text=True, check=True).stdout
+    arena_mb = float(out.split("arena ")[1].split(" MB")[0])
+    peak_mb = float(out.split("peak RSS ")[1].split(" MB")[0])
+    print(f"weights {weights_mb} MB, arena {arena_mb} MB, peak RSS {peak_mb} MB")
+    assert peak_mb < 1.5 * weights_mb + arena_mb
