@@ -9,6 +9,12 @@ FUZZ  ?= build-fuzz
 ARTISTRY := ./$(BUILD)/artistry
 comma := ,
 
+# The shared test data (photos, models, recorded answers) sits beside the checkout; a clone
+# made elsewhere (CI, a temporary directory) finds it at the workplace's fixed place. Tests
+# and benchmarks read ARTISTRY_SHARED; none of it is ever copied into the repository.
+ARTISTRY_SHARED ?= $(abspath $(firstword $(wildcard $(CURDIR)/../shared /work/shared)))
+export ARTISTRY_SHARED
+
 .PHONY: up test deps test-deps build asan fuzz fuzz-smoke unit clean format help
 
 help:
