@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -31,7 +32,10 @@ class Server:
         if line != "ready":
             raise RuntimeError(f"{cmd[0]} did not start: {line!r}")
 
-    def run(self):
+    def run(self, settle):
+        # the other process's idle threads (ORT's spin-waiting pool, OpenMP's) must be
+        # asleep before this one starts, or they steal a core for the first milliseconds
+        time.sleep(settle)
         self.p.stdin.write("run\n")
         self.p.stdin.flush()
         line = self.p.stdout.readline().split()
@@ -49,7 +53,7 @@ class Server:
         return rss
 
 
-def bench(name, runs, threads, warmup):
+def bench(name, runs, threads, warmup, verbose=False, settle=0.0):
     title, model_fn, inputs_fn = WORKLOADS[name]
     model = model_fn()
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,17 +65,21 @@ def bench(name, runs, threads, warmup):
         ours = Server([tm.ARTISTRY, "nn", "bench", model, *args, "--threads", threads, "--warmup", warmup, "--serve"])
         ort = Server(["node", tm.ORT_RUN, model, *args, "--threads", threads, "--serve"])
         for _ in range(int(warmup)):
-            ort.run()
+            ort.run(settle)
         a, b = [], []
         for i in range(runs):
             # alternate which goes first so neither always runs right after the other
             if i % 2 == 0:
-                a.append(ours.run())
-                b.append(ort.run())
+                a.append(ours.run(settle))
+                b.append(ort.run(settle))
             else:
-                b.append(ort.run())
-                a.append(ours.run())
+                b.append(ort.run(settle))
+                a.append(ours.run(settle))
         rss_a, rss_b = ours.close(), ort.close()
+    if verbose:
+        # the series in run order: whether one side is slow right after the other shows here
+        print(f"  ours: {' '.join(f'{t:.1f}' for t in a)}\n  ORT:  {' '.join(f'{t:.1f}' for t in b)}",
+              flush=True)
     ma, mb = statistics.median(a), statistics.median(b)
     return title, ma, mb, min(a), min(b), rss_a, rss_b
 
@@ -81,12 +89,15 @@ def main():
     ap.add_argument("--runs", type=int, default=12)
     ap.add_argument("--threads", default="2")
     ap.add_argument("--warmup", default="3")
+    ap.add_argument("--settle", type=float, default=0.1,
+                    help="seconds of idle before each run (default 0.1)")
+    ap.add_argument("--verbose", action="store_true", help="print every run's time")
     ap.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     a = ap.parse_args()
     print(f"{'workload':32} {'ours p50':>10} {'ORT p50':>10} {'ratio':>7} {'ours min':>10} {'ORT min':>10} "
           f"{'ours RSS':>10} {'ORT RSS':>10}")
     for w in a.workloads:
-        title, ma, mb, na, nb, ra, rb = bench(w, a.runs, a.threads, a.warmup)
+        title, ma, mb, na, nb, ra, rb = bench(w, a.runs, a.threads, a.warmup, a.verbose, a.settle)
         print(f"{title:32} {ma:8.1f}ms {mb:8.1f}ms {ma / mb:7.2f} {na:8.1f}ms {nb:8.1f}ms {ra / 1e6:8.0f}MB "
               f"{rb / 1e6:8.0f}MB", flush=True)
     print(f"({a.runs} interleaved runs each after {a.warmup} warm-up runs, {a.threads} threads, "

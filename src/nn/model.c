@@ -10,10 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Iterations libgomp spins at a barrier before it sleeps: about 1 ms on the machines here.
+ * Sleeping at once (OMP_WAIT_POLICY=passive) made every end of a parallel region a
+ * futex sleep and wake-up, some 150 per YOLOv8n run, and after the process had been idle
+ * for 0.1 s the guest kernel put each woken thread beside the running one (the idle vCPU
+ * looks preempted to it), making runs 50% slower. The default (300,000, about 8 ms)
+ * burns a core for that long after every run. */
+#define NN_SPINCOUNT "30000"
+
 void nn_process_init(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", NN_SPINCOUNT, 1) != 0) return;
     execv("/proc/self/exe", argv);
     /* could not re-execute: carry on with the runtime's default */
 }

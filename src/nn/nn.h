@@ -187,12 +187,14 @@ void nn_session_profile_reset(nn_session *s);
 /* Bytes of the session's arena for its current plan. */
 size_t nn_session_arena_bytes(const nn_session *s);
 
-/* Call first thing in main(). OpenMP threads that wait at a barrier spin by default, which
- * on a machine shared with other work costs more than the runs themselves; their policy
- * is read once when the OpenMP runtime loads, before main. So unless the environment
- * already sets OMP_WAIT_POLICY or GOMP_SPINCOUNT, this re-executes the program (argv as
- * given to main) with OMP_WAIT_POLICY=passive. Returns when nothing needs doing or the
- * re-execution failed. */
+/* Call first thing in main(). OpenMP threads that wait at a barrier spin for about 8 ms
+ * by default, which on a machine shared with other work burns a core after every run;
+ * sleeping at once instead makes runs after an idle moment up to 50% slower (each of the
+ * many wake-ups lands the thread beside the running one). The policy is read once when
+ * the OpenMP runtime loads, before main. So unless the environment already sets
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT, this re-executes the program (argv as given to main)
+ * with GOMP_SPINCOUNT set for a spin of about 1 ms. Returns when nothing needs doing or
+ * the re-execution failed. */
 void nn_process_init(char **argv);
 
 /* ---------------------------------------------------------------- NumPy files */
