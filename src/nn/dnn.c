@@ -256,7 +256,7 @@ static void *sess_create(const nn_plan *p, const nn_step *step, err *e)
     dnn_sess *s = xcalloc(1, sizeof *s);
     for (int i = 0; i < st->n_args; i++) {
         const dnn_arg *a = &st->args[i];
-        if (a->value < 0) {
+        if (a->value == -1) {
             s->mem[i] = a->cmem;
         } else {
             if (dnnl_memory_create(&s->mem[i], &a->md, dnn_engine(), DNNL_MEMORY_NONE) !=
@@ -359,8 +359,8 @@ int dnn_run(nn_exec *x)
     dnn_sess *s = x->sess_state;
     for (int i = 0; i < st->n_args; i++) {
         int v = st->args[i].value;
-        if (v < 0) continue;
-        void *ptr = x->ptr[v];
+        if (v == -1) continue;
+        void *ptr = v == DNN_VALUE_SCRATCH ? x->scratch : x->ptr[v];
         if (ptr != s->cached[i]) {
             dnnl_memory_set_data_handle(s->mem[i], ptr);
             s->cached[i] = ptr;
@@ -368,9 +368,10 @@ int dnn_run(nn_exec *x)
     }
     int n = s->n;
     if (st->scratch) {
-        if (x->scratch != s->cached[n]) {
-            dnnl_memory_set_data_handle(s->mem[n], x->scratch);
-            s->cached[n] = x->scratch;
+        void *sp = (char *)x->scratch + st->scratch_off;
+        if (sp != s->cached[n]) {
+            dnnl_memory_set_data_handle(s->mem[n], sp);
+            s->cached[n] = sp;
         }
         n++;
     }

@@ -13,10 +13,12 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #define DNN_MAX_ARGS 16
+/* dnn_arg.value for an argument that lives at the start of the step's scratch. */
+#define DNN_VALUE_SCRATCH (-2)
 
 typedef struct dnn_arg {
     int arg;               /* DNNL_ARG_* */
-    int value;             /* plan value, or -1 for a constant memory */
+    int value;             /* plan value, -1 for a constant memory, or DNN_VALUE_SCRATCH */
     dnnl_memory_desc_t md; /* for value arguments */
     dnnl_memory_t cmem;    /* constant memory (owned by the state) */
     void *cdata;           /* its buffer (owned by the state) */
@@ -28,10 +30,11 @@ typedef struct dnn_state {
     dnn_arg args[DNN_MAX_ARGS];
     dnnl_memory_desc_t scratch_md;
     size_t scratch;
-    const char *impl; /* oneDNN's implementation name, for the profile */
-    bool posts_ours;  /* the node's post-ops are applied after the primitive, by us */
-    bool blocked;     /* ... on an output in the blocked layout (physical elements) */
-    int64_t phys;     /* elements of the output buffer */
+    size_t scratch_off; /* where oneDNN's scratchpad starts in the step's scratch */
+    const char *impl;   /* oneDNN's implementation name, for the profile */
+    bool posts_ours;    /* the node's post-ops are applied after the primitive, by us */
+    bool blocked;       /* ... on an output in the blocked layout (physical elements) */
+    int64_t phys;       /* elements of the output buffer */
 } dnn_state;
 
 dnnl_engine_t dnn_engine(void);

@@ -71,6 +71,9 @@ int par_threads(const nn_exec *x, int64_t work);
 /* General N-d transpose of elements of es bytes: dst = src.transpose(perm). */
 void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, int rank,
                   const int *perm, int threads);
+/* A ConvTranspose with kernel == stride, no pads, dilation or groups (ops_conv.c): it runs
+ * as a matrix product on the plain layout. */
+bool convtranspose_is_shuffle(const nn_graph *g, const nn_node *n);
 /* Resize that the blocked layout can run: nearest with integer factors on H and W. */
 bool resize_blockable(nn_graph *g, const nn_node *n);
 /* DynamicQuantizeLinear's scale and zero point for a range. */

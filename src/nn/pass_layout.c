@@ -20,6 +20,7 @@ static bool is4f(const nn_value *v)
 static bool conv_blockable(const nn_graph *g, const nn_node *n)
 {
     if (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "ConvTranspose")) return false;
+    if (convtranspose_is_shuffle(g, n)) return false;
     const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *b = node_in(g, n, 2);
     if (!is4f(x) || !w || w->kind != NN_V_CONST || (b && b->kind != NN_V_CONST)) return false;
     for (int i = 0; i < n->n_post; i++) {

@@ -1,0 +1,120 @@
+/* Planned fast paths against the reference kernels: each test runs one small graph twice,
+ * once as planned (constant weights, passes on: the fast path) and once through the
+ * reference kernels (the weights are a graph input "w" and the passes are off, so nothing
+ * is prepared), and compares the outputs. */
+#include "nn/nn_impl.h"
+#include "onnx_build.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+
+static nn_model *load(ob *m, bool optimize)
+{
+    nn_model_params p = nn_model_default_params();
+    p.threads = 2;
+    p.optimize = optimize;
+    err e = {0};
+    nn_model *model = nn_model_load_memory(m->buf, m->len, "test.onnx", &p, &e);
+    cr_assert_not_null(model, "%s", e.msg);
+    return model;
+}
+
+static void fill(float *x, int64_t n, unsigned seed)
+{
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+/* Runs both models on input "x" (and ref on "w" = w) and compares output 0 with
+ * tol * (1 + |ref|). */
+static void same_outputs(nn_model *fast, nn_model *ref, const int64_t *dims, int rank,
+                         const nn_tensor *w, float tol)
+{
+    nn_tensor x = {.dtype = NN_F32, .rank = rank};
+    memcpy(x.shape, dims, sizeof(int64_t) * (size_t)rank);
+    int64_t n = nn_tensor_count(&x);
+    float *data = malloc((size_t)n * 4);
+    fill(data, n, 99);
+    x.data = data;
+    err e = {0};
+    nn_session *sa = nn_session_new(fast, &e), *sb = nn_session_new(ref, &e);
+    cr_assert(nn_session_set_input(sa, "x", &x, &e) == 0 && nn_session_run(sa, &e) == 0, "%s",
+              e.msg);
+    cr_assert(nn_session_set_input(sb, "x", &x, &e) == 0 &&
+                  (!w || nn_session_set_input(sb, "w", w, &e) == 0) && nn_session_run(sb, &e) == 0,
+              "%s", e.msg);
+    const nn_tensor *ya = nn_session_output_at(sa, 0), *yb = nn_session_output_at(sb, 0);
+    cr_assert_eq(ya->rank, yb->rank);
+    cr_assert_eq(nn_tensor_count(ya), nn_tensor_count(yb));
+    const float *pa = ya->data, *pb = yb->data;
+    for (int64_t i = 0; i < nn_tensor_count(ya); i++)
+        cr_assert(fabsf(pa[i] - pb[i]) <= tol * (1 + fabsf(pb[i])), "element %lld: %g vs %g",
+                  (long long)i, pa[i], pb[i]);
+    nn_session_free(sa);
+    nn_session_free(sb);
+    free(data);
+}
+
+/* The planned step of the node named `name` (the model has run once). */
+static const nn_step *step_of(const nn_model *m, const char *name)
+{
+    const nn_plan *p = m->plans;
+    cr_assert_not_null(p);
+    for (int i = 0; i < p->n_steps; i++)
+        if (!strcmp(p->g.n[p->steps[i].node].name, name)) return &p->steps[i];
+    cr_assert_fail("no step '%s'", name);
+    return NULL;
+}
+
+/* y = Relu(ConvTranspose(x, w, b)) with kernel == stride; w an initializer (fast) or a
+ * graph input (reference). */
+static void convtranspose_model(ob *m, const int64_t *xd, const nn_tensor *w, bool ref)
+{
+    ob g = {0}, at = {0};
+    const int64_t *wd = w->shape;
+    float *b = malloc((size_t)wd[1] * 4);
+    fill(b, wd[1], 4);
+    ob_input(&g, "x", NN_F32, xd, 4);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    if (ref)
+        ob_input(&g, "w", NN_F32, wd, 4);
+    else
+        ob_initializer(&g, "w", NN_F32, wd, 4, w->data);
+    ob_initializer(&g, "b", NN_F32, &wd[1], 1, b);
+    ob_attr_ints(&at, "strides", &wd[2], 2);
+    ob_node(&g, "ConvTranspose", "up", (const char *[]){"x", "w", "b"}, 3, (const char *[]){"u"}, 1,
+            &at);
+    ob_node(&g, "Relu", "r", (const char *[]){"u"}, 1, (const char *[]){"y"}, 1, NULL);
+    ob_model(m, &g, 17);
+    free(b);
+}
+
+Test(fastpaths, convtranspose_with_kernel_equal_to_stride)
+{
+    /* 2x2 (SAM's upscaling, the interleave of two rows) and 2x3 (the general loop); a
+     * batch of 2 and more channels than a block of 16 */
+    const int64_t cases[2][2][4] = {{{2, 20, 5, 7}, {20, 18, 2, 2}}, {{1, 6, 4, 3}, {6, 5, 2, 3}}};
+    for (int c = 0; c < 2; c++) {
+        const int64_t *xd = cases[c][0], *wd = cases[c][1];
+        nn_tensor w = {.dtype = NN_F32, .rank = 4};
+        memcpy(w.shape, wd, sizeof(int64_t) * 4);
+        w.data = malloc((size_t)nn_tensor_count(&w) * 4);
+        fill(w.data, nn_tensor_count(&w), 3);
+        ob mf = {0}, mr = {0};
+        convtranspose_model(&mf, xd, &w, false);
+        convtranspose_model(&mr, xd, &w, true);
+        nn_model *fast = load(&mf, true), *ref = load(&mr, false);
+        free(mf.buf);
+        free(mr.buf);
+        same_outputs(fast, ref, xd, 4, &w, 1e-5f);
+        free(w.data);
+        /* the product lands in the step's scratch before the interleave */
+        const nn_step *st = step_of(fast, "up");
+        cr_assert_geq(st->scratch, (size_t)(xd[0] * wd[1] * wd[2] * wd[3] * xd[2] * xd[3] * 4));
+        cr_assert_eq(fast->plans->buf[fast->plans->g.n[st->node].out[0]].layout, NN_L_PLAIN);
+        nn_model_free(fast);
+        nn_model_free(ref);
+    }
+}
