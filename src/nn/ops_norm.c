@@ -327,6 +327,68 @@ static int infer_mvn(nn_graph *g, nn_node *n, err *e)
     return infer_same(g, n, e);
 }
 
+/* ---------------------------------------------------------------- nn.ChannelNorm */
+
+/* nn.ChannelNorm(x, scale [C], bias [C]), attribute epsilon: LayerNormalization over axis 1
+ * alone, each position of x [N, C, ...] normalised across its C channels (SAM's
+ * LayerNorm2d, which pass_layernorm finds as ReduceMean/Sub/Pow/Sqrt/Div over axis 1). */
+static int infer_chnorm(nn_graph *g, nn_node *n, err *e)
+{
+    if (need_inputs(g, n, 2, 3, e)) return -1;
+    const nn_value *x = node_in(g, n, 0);
+    if (x->rank < 2 || x->dtype != NN_F32) {
+        node_err(e, g, n, 400, "needs a float input of rank 2 or more");
+        return -1;
+    }
+    for (int i = 1; i < n->n_in; i++) {
+        const nn_value *p = node_in(g, n, i);
+        if (p && (p->dtype != NN_F32 || value_count(p) != x->dims[1])) {
+            node_err(e, g, n, 400, "%s must have one float per channel", i == 1 ? "scale" : "bias");
+            return -1;
+        }
+    }
+    set_out(g, n, 0, x->dtype, x->rank, x->dims);
+    return 0;
+}
+
+static int run_chnorm(nn_exec *x)
+{
+    const nn_value *xv = x_vin(x, 0);
+    const float *X = x_in(x, 0), *S = x_in(x, 1), *B = x_in(x, 2);
+    float *Y = x_out(x, 0);
+    float eps = attr_f(x->n, "epsilon", 1e-5f);
+    int64_t N = xv->dims[0], C = xv->dims[1];
+    int64_t P = N > 0 && C > 0 ? value_count(xv) / (N * C) : 0;
+    /* positions in blocks: the C rows of a block stay in cache over the three passes */
+    enum { BL = 256 };
+    int64_t blocks = (P + BL - 1) / BL;
+    int nt = par_threads(x, N * C * P);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t r = 0; r < N * blocks; r++) {
+        int64_t nb = r / blocks, p0 = r % blocks * BL, len = P - p0 < BL ? P - p0 : BL;
+        const float *xp = X + nb * C * P + p0;
+        float *yp = Y + nb * C * P + p0;
+        float mean[BL], rstd[BL];
+        for (int64_t j = 0; j < len; j++) mean[j] = rstd[j] = 0.f;
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = 0; j < len; j++) mean[j] += xp[c * P + j];
+        for (int64_t j = 0; j < len; j++) mean[j] /= (float)C;
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = 0; j < len; j++) {
+                float d = xp[c * P + j] - mean[j];
+                rstd[j] += d * d;
+            }
+        for (int64_t j = 0; j < len; j++) rstd[j] = 1.f / sqrtf(rstd[j] / (float)C + eps);
+        for (int64_t c = 0; c < C; c++) {
+            float sc = S[c], bi = B ? B[c] : 0.f;
+            for (int64_t j = 0; j < len; j++)
+                yp[c * P + j] = (xp[c * P + j] - mean[j]) * rstd[j] * sc + bi;
+        }
+    }
+    post_apply(x, Y, x_vout(x, 0));
+    return 0;
+}
+
 const nn_op nn_ops_norm[] = {
     {"BatchNormalization", infer_bn, run_bn, NULL, 0, 0},
     {"InstanceNormalization", infer_in, run_in, NULL, 0, 0},
@@ -334,5 +396,6 @@ const nn_op nn_ops_norm[] = {
     {"LayerNormalization", infer_ln, run_ln, NULL, 0, 0},
     {"LRN", infer_lrn, run_lrn, NULL, 0, 0},
     {"MeanVarianceNormalization", infer_mvn, run_mvn, NULL, 0, 0},
+    {"nn.ChannelNorm", infer_chnorm, run_chnorm, NULL, 0, 0},
     {NULL, NULL, NULL, NULL, 0, 0},
 };

@@ -1,6 +1,8 @@
 /* LayerNormalization from its primitive pattern over the last axis:
  *   m = ReduceMean(x); d = x - m; v = ReduceMean(d ^ 2); y = d / sqrt(v + eps) [* g] [+ b]
- * becomes one LayerNormalization node (one pass over each row instead of eight). */
+ * becomes one LayerNormalization node (one pass over each row instead of eight). The same
+ * pattern over axis 1 of an NCHW tensor (LayerNorm2d in SAM and ConvNeXt-style models)
+ * becomes one nn.ChannelNorm node. */
 #include "nn/ops.h"
 
 #include <stdlib.h>
@@ -14,10 +16,11 @@ static int sole(const nn_graph *g, int v, const char *op, const char *op2)
     return !strcmp(g->n[c].op_type, op) || (op2 && !strcmp(g->n[c].op_type, op2)) ? c : -1;
 }
 
-/* ReduceMean over exactly the last axis of its input, keeping dims. */
-static bool mean_last_axis(const nn_graph *g, const nn_node *n)
+/* The one axis a ReduceMean that keeps dims averages over: the last, or axis 1 of a
+ * tensor of rank 3 or more (channels); -1 otherwise. */
+static int mean_axis(const nn_graph *g, const nn_node *n)
 {
-    if (strcmp(n->op_type, "ReduceMean") || !attr_i(n, "keepdims", 1)) return false;
+    if (strcmp(n->op_type, "ReduceMean") || !attr_i(n, "keepdims", 1)) return -1;
     const nn_value *x = node_in(g, n, 0);
     int64_t axes[NN_MAX_RANK];
     int na;
@@ -25,8 +28,9 @@ static bool mean_last_axis(const nn_graph *g, const nn_node *n)
         na = const_ints(&g->v[n->in[1]], axes, NN_MAX_RANK);
     else
         na = attr_ints(n, "axes", axes, NN_MAX_RANK);
-    if (na != 1) return false;
-    return axes[0] == -1 || (x->rank > 0 && axes[0] == x->rank - 1);
+    if (na != 1 || x->rank < 1) return -1;
+    int a = norm_axis(axes[0], x->rank);
+    return a == x->rank - 1 || (a == 1 && x->rank >= 3) ? a : -1;
 }
 
 static int other(const nn_node *n, int v)
@@ -34,14 +38,16 @@ static int other(const nn_node *n, int v)
     return n->n_in != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
 }
 
-/* A constant float vector that broadcasts along the last axis only (shape [D] or
- * [1, ..., D]); returns its data or NULL. */
-static const float *row_const(const nn_graph *g, int v, int64_t D)
+/* A constant float vector of D elements that broadcasts along `axis` of a rank-`rank`
+ * tensor only (shape [D] or [1, ..., D] for the last axis, [D, 1, 1] or [1, D, 1, 1] for
+ * axis 1 of a rank-4 one); returns its data or NULL. */
+static const float *axis_const(const nn_graph *g, int v, int64_t D, int axis, int rank)
 {
     if (v < 0) return NULL;
     const nn_value *c = &g->v[v];
     if (c->kind != NN_V_CONST || c->dtype != NN_F32 || value_count(c) != D || !c->data) return NULL;
-    if (c->rank < 1 || c->dims[c->rank - 1] != D) return NULL;
+    int k = axis - (rank - c->rank); /* c's dimension aligned with axis */
+    if (c->rank > rank || k < 0 || c->dims[k] != D) return NULL;
     return c->data;
 }
 
@@ -51,11 +57,13 @@ int pass_layernorm(nn_graph *g)
     graph_count_uses(g);
     for (int i = 0; i < g->nn; i++) {
         nn_node *m = &g->n[i];
-        if (m->dead || !mean_last_axis(g, m) || m->n_post) continue;
+        int axis = m->dead || m->n_post ? -1 : mean_axis(g, m);
+        if (axis < 0) continue;
         int x = m->in[0];
         const nn_value *xv = &g->v[x];
-        if (xv->rank < 1 || xv->dims[xv->rank - 1] <= 0 || xv->dtype != NN_F32) continue;
-        int64_t D = xv->dims[xv->rank - 1];
+        if (xv->rank < 1 || xv->dims[axis] <= 0 || xv->dtype != NN_F32) continue;
+        int64_t D = xv->dims[axis];
+        bool chan = axis != xv->rank - 1;
         int sub = sole(g, m->out[0], "Sub", NULL);
         if (sub < 0 || g->n[sub].in[0] != x || g->n[sub].in[1] != m->out[0]) continue;
         int d = g->n[sub].out[0];
@@ -79,7 +87,7 @@ int pass_layernorm(nn_graph *g)
         }
         if (sq < 0 || dv < 0 || g->n[sq].n_post || g->n[dv].n_post) continue;
         int m2 = sole(g, g->n[sq].out[0], "ReduceMean", NULL);
-        if (m2 < 0 || !mean_last_axis(g, &g->n[m2])) continue;
+        if (m2 < 0 || mean_axis(g, &g->n[m2]) != axis) continue;
         int add = sole(g, g->n[m2].out[0], "Add", NULL);
         int ev = add >= 0 ? other(&g->n[add], g->n[m2].out[0]) : -1;
         double eps;
@@ -92,12 +100,12 @@ int pass_layernorm(nn_graph *g)
         const float *gamma = NULL, *beta = NULL;
         int gv = -1, bv = -1;
         int mul = sole(g, y, "Mul", NULL);
-        if (mul >= 0 && (gamma = row_const(g, other(&g->n[mul], y), D))) {
+        if (mul >= 0 && (gamma = axis_const(g, other(&g->n[mul], y), D, axis, xv->rank))) {
             gv = other(&g->n[mul], y);
             y = g->n[mul].out[0];
             dead[7] = mul;
             int ad = sole(g, y, "Add", NULL);
-            if (ad >= 0 && (beta = row_const(g, other(&g->n[ad], y), D))) {
+            if (ad >= 0 && (beta = axis_const(g, other(&g->n[ad], y), D, axis, xv->rank))) {
                 bv = other(&g->n[ad], y);
                 y = g->n[ad].out[0];
                 dead[8] = ad;
@@ -112,14 +120,15 @@ int pass_layernorm(nn_graph *g)
         }
         for (int k = 0; k < 9; k++)
             if (dead[k] >= 0) g->n[dead[k]].dead = true;
-        int ni = graph_add_node(g, "LayerNormalization", g->n[i].name, bv >= 0 ? 3 : 2, 1);
+        int ni = graph_add_node(g, chan ? "nn.ChannelNorm" : "LayerNormalization", g->n[i].name,
+                                bv >= 0 ? 3 : 2, 1);
         g->n[ni].in[0] = x;
         g->n[ni].in[1] = gv;
         if (bv >= 0) g->n[ni].in[2] = bv;
         g->n[ni].out[0] = y;
         g->n[ni].opset = 17;
         g->v[y].producer = ni;
-        node_add_attr_i(g, ni, "axis", -1);
+        if (!chan) node_add_attr_i(g, ni, "axis", -1);
         node_add_attr_f(g, ni, "epsilon", (float)eps);
         found++;
         graph_count_uses(g);

@@ -609,9 +609,8 @@ static nn_plan *plan_build(nn_model *m, const nn_tensor *in, bool *need, err *e)
             err_set(e, 422, "%s: output '%s' is never computed", m->file, g->v[g->outputs[i]].name);
             goto fail;
         }
-    if (m->p.optimize) {
-        nn_passes_plan(g);
-    }
+    /* the layouts walk the nodes in order, including those the passes add */
+    if (m->p.optimize && nn_passes_plan(g) > 0 && plan_order(p, e) != 0) goto fail;
     p->buf = xcalloc((size_t)g->nv + 1, sizeof *p->buf);
     if (plan_layouts(p, m, e) != 0) goto fail;
     if (plan_order(p, e) != 0) goto fail;

@@ -118,3 +118,52 @@ Test(fastpaths, convtranspose_with_kernel_equal_to_stride)
         nn_model_free(ref);
     }
 }
+
+/* LayerNorm2d as exported: ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div over axis 1, then
+ * * g [C, 1, 1] + b [C, 1, 1], between two convolutions (whose outputs and inputs are
+ * blocked: the norm, added to the plan after the layouts' first look at it, reads and
+ * writes the plain layout). */
+Test(fastpaths, channel_layernorm_from_its_pattern)
+{
+    ob g = {0}, m = {0}, ax = {0}, ax2 = {0};
+    const int64_t xd[4] = {2, 32, 5, 7}, cd[3] = {32, 1, 1};
+    float gamma[32], beta[32], two = 2.f, eps = 1e-6f, w[32 * 32];
+    fill(gamma, 32, 5);
+    fill(beta, 32, 6);
+    fill(w, 32 * 32, 7);
+    /* a symbolic batch: the shapes, and so the fusion, come with the plan */
+    ob_input(&g, "x", NN_F32, (const int64_t[]){-1, 32, 5, 7}, 4);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_initializer(&g, "g", NN_F32, cd, 3, gamma);
+    ob_initializer(&g, "b", NN_F32, cd, 3, beta);
+    ob_initializer(&g, "two", NN_F32, NULL, 0, &two);
+    ob_initializer(&g, "eps", NN_F32, NULL, 0, &eps);
+    ob_initializer(&g, "w", NN_F32, (const int64_t[]){32, 32, 1, 1}, 4, w);
+    ob_node(&g, "Conv", "c0", (const char *[]){"x", "w"}, 2, (const char *[]){"c"}, 1, NULL);
+    ob_attr_ints(&ax, "axes", (const int64_t[]){1}, 1);
+    ob_node(&g, "ReduceMean", "m", (const char *[]){"c"}, 1, (const char *[]){"mu"}, 1, &ax);
+    ob_node(&g, "Sub", "s", (const char *[]){"c", "mu"}, 2, (const char *[]){"d"}, 1, NULL);
+    ob_node(&g, "Pow", "p", (const char *[]){"d", "two"}, 2, (const char *[]){"d2"}, 1, NULL);
+    ob_attr_ints(&ax2, "axes", (const int64_t[]){1}, 1);
+    ob_node(&g, "ReduceMean", "v", (const char *[]){"d2"}, 1, (const char *[]){"var"}, 1, &ax2);
+    ob_node(&g, "Add", "e", (const char *[]){"var", "eps"}, 2, (const char *[]){"ve"}, 1, NULL);
+    ob_node(&g, "Sqrt", "r", (const char *[]){"ve"}, 1, (const char *[]){"sd"}, 1, NULL);
+    ob_node(&g, "Div", "n", (const char *[]){"d", "sd"}, 2, (const char *[]){"z"}, 1, NULL);
+    ob_node(&g, "Mul", "ga", (const char *[]){"g", "z"}, 2, (const char *[]){"zg"}, 1, NULL);
+    ob_node(&g, "Add", "be", (const char *[]){"zg", "b"}, 2, (const char *[]){"ln"}, 1, NULL);
+    ob_node(&g, "Conv", "c1", (const char *[]){"ln", "w"}, 2, (const char *[]){"y"}, 1, NULL);
+    ob_model(&m, &g, 17);
+    nn_model *fast = load(&m, true), *ref = load(&m, false);
+    free(m.buf);
+    same_outputs(fast, ref, xd, 4, NULL, 1e-5f);
+    int norms = 0, means = 0;
+    for (int i = 0; i < fast->plans->g.nn; i++) {
+        const nn_node *n = &fast->plans->g.n[i];
+        norms += !n->dead && !strcmp(n->op_type, "nn.ChannelNorm");
+        means += !n->dead && !strcmp(n->op_type, "ReduceMean");
+    }
+    cr_assert_eq(norms, 1);
+    cr_assert_eq(means, 0);
+    nn_model_free(fast);
+    nn_model_free(ref);
+}
