@@ -55,7 +55,15 @@ typedef struct nn_kernels {
     /* dst[c*hw + i] = src[(c/16)*hw*16 + i*16 + c%16] for c < C: nChw16c -> nchw, one image */
     void (*unblock16)(const float *src, float *dst, size_t C, size_t hw);
     void (*block16)(const float *src, float *dst, size_t C, size_t hw);
+    /* dst[j*ld + i] = src[i*ls + j] for i < rows, j < cols: one tile of a transpose (any
+     * size; 16 x 16 is the one vector tables do fastest). */
+    void (*transpose_tile)(const float *src, size_t ls, float *dst, size_t ld, size_t rows,
+                           size_t cols);
 } nn_kernels;
+
+/* The reference tile transpose, for tables without a vector one. */
+void nn_ref_transpose_tile(const float *src, size_t ls, float *dst, size_t ld, size_t rows,
+                           size_t cols);
 
 extern const nn_kernels nn_kern_ref;
 /* The logistic function of the reference table, for one value. */

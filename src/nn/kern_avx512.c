@@ -32,7 +32,42 @@
     _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
 #define VLOADN(p, n)     _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1), (v))
-#define PREFIX           nn_kern_avx512
-#define PREFIX_NAME      "avx512"
+/* A 16 x 16 tile by unpacks and lane shuffles: after the first two stages register
+ * 4G + c holds, in lane L, column 4L + c of rows 4G..4G+3; the last two gather the four
+ * lanes L of registers c, 4 + c, 8 + c, 12 + c into output row 4L + c. */
+static void k_transpose_tile(const float *src, size_t ls, float *dst, size_t ld, size_t rows,
+                             size_t cols)
+{
+    if (rows != 16 || cols != 16) {
+        nn_ref_transpose_tile(src, ls, dst, ld, rows, cols);
+        return;
+    }
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * ls);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+        __m512 u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee);
+        __m512 v0 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+        t[c] = _mm512_shuffle_f32x4(u0, v0, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(u0, v0, 0xdd);
+        t[8 + c] = _mm512_shuffle_f32x4(u1, v1, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(u1, v1, 0xdd);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + (size_t)i * ld, t[i]);
+}
+#define TRANSPOSE_TILE k_transpose_tile
+#define PREFIX         nn_kern_avx512
+#define PREFIX_NAME    "avx512"
 
 #include "nn/kern_simd.inc"

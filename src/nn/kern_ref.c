@@ -170,6 +170,13 @@ static void block16(const float *src, float *dst, size_t C, size_t hw)
             dst[(c / 16) * hw * 16 + i * 16 + c % 16] = c < C ? src[c * hw + i] : 0.0f;
 }
 
+void nn_ref_transpose_tile(const float *src, size_t ls, float *dst, size_t ld, size_t rows,
+                           size_t cols)
+{
+    for (size_t j = 0; j < cols; j++)
+        for (size_t i = 0; i < rows; i++) dst[j * ld + i] = src[i * ls + j];
+}
+
 static void sgemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                   size_t ldb, float *C, size_t ldc)
 {
@@ -193,4 +200,5 @@ const nn_kernels nn_kern_ref = {
     .sgemm = sgemm,
     .unblock16 = unblock16,
     .block16 = block16,
+    .transpose_tile = nn_ref_transpose_tile,
 };

@@ -69,8 +69,8 @@ static inline bool is_int(nn_dtype t)
 int par_threads(const nn_exec *x, int64_t work);
 
 /* General N-d transpose of elements of es bytes: dst = src.transpose(perm). */
-void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, int rank,
-                  const int *perm, int threads);
+void nn_transpose(const nn_kernels *k, const void *src, void *dst, size_t es, const int64_t *dims,
+                  int rank, const int *perm, int threads);
 /* A ConvTranspose with kernel == stride, no pads, dilation or groups (ops_conv.c): it runs
  * as a matrix product on the plain layout. */
 bool convtranspose_is_shuffle(const nn_graph *g, const nn_node *n);

@@ -219,8 +219,8 @@ static int infer_transpose(nn_graph *g, nn_node *n, err *e)
 
 /* General N-d transpose: merge axes that stay adjacent, then walk the output in order
  * with the input strides, copying contiguous runs where the last axis stays last. */
-void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, int rank,
-                  const int *perm, int threads)
+void nn_transpose(const nn_kernels *k, const void *src, void *dst, size_t es, const int64_t *dims,
+                  int rank, const int *perm, int threads)
 {
     int64_t d[NN_MAX_RANK];
     int p[NN_MAX_RANK];
@@ -232,9 +232,9 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
     int64_t nd[NN_MAX_RANK];
     for (int i = 0; i < rank; i++)
         if (map[i] >= 0) nd[map[i]] = dims[i];
-    int np[NN_MAX_RANK], k = 0;
+    int np[NN_MAX_RANK], kk = 0;
     for (int i = 0; i < rank; i++)
-        if (map[perm[i]] >= 0) np[k++] = map[perm[i]];
+        if (map[perm[i]] >= 0) np[kk++] = map[perm[i]];
     /* merge */
     int grp[NN_MAX_RANK];
     for (int i = 0; i < nr; i++) grp[i] = i;
@@ -305,11 +305,9 @@ void nn_transpose(const void *src, void *dst, size_t es, const int64_t *dims, in
                 int64_t q0 = tq * 16, q1 = q0 + 16 < nq ? q0 + 16 : nq;
                 for (int64_t ti = 0; ti < tiles_i; ti++) {
                     int64_t i0 = ti * 16, i1 = i0 + 16 < inner ? i0 + 16 : inner;
-                    for (int64_t a = q0; a < q1; a++) {
-                        const float *sp = sf + ioff + a;
-                        float *dp = df + ooff + a * ostr[q];
-                        for (int64_t i = i0; i < i1; i++) dp[i] = sp[i * istr];
-                    }
+                    k->transpose_tile(sf + ioff + q0 + i0 * istr, (size_t)istr,
+                                      df + ooff + q0 * ostr[q] + i0, (size_t)ostr[q],
+                                      (size_t)(i1 - i0), (size_t)(q1 - q0));
                 }
             }
         return;
@@ -344,7 +342,7 @@ static int run_transpose(nn_exec *x)
     const nn_value *xv = x_vin(x, 0);
     int perm[NN_MAX_RANK];
     get_perm(x->n, xv->rank, perm);
-    nn_transpose(x_in(x, 0), x_out(x, 0), nn_dtype_size(xv->dtype), xv->dims, xv->rank, perm,
+    nn_transpose(x->k, x_in(x, 0), x_out(x, 0), nn_dtype_size(xv->dtype), xv->dims, xv->rank, perm,
                  x->threads);
     return 0;
 }
@@ -1338,7 +1336,7 @@ static int run_d2s(nn_exec *x)
         memcpy(dims6, d, sizeof d);
         memcpy(perm, p, sizeof p);
     }
-    nn_transpose(x_in(x, 0), x_out(x, 0), es, dims6, 6, perm, x->threads);
+    nn_transpose(x->k, x_in(x, 0), x_out(x, 0), es, dims6, 6, perm, x->threads);
     return 0;
 }
 

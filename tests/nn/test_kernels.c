@@ -204,3 +204,23 @@ Test(kernels, block16_roundtrip)
             free(y);
         }
 }
+
+Test(kernels, transpose_tile)
+{
+    pick();
+    static const size_t shapes[][2] = {{16, 16}, {16, 5}, {3, 16}, {7, 9}, {1, 1}};
+    float src[40 * 24], d1[24 * 40], d2[24 * 40];
+    fill(src, 40 * 24, -1, 1, 9);
+    for (int t = 0; t < n_tables; t++)
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            size_t rows = shapes[si][0], cols = shapes[si][1];
+            /* strides wider than the tile: only the tile's elements may change */
+            memset(d1, 0, sizeof d1);
+            memset(d2, 0, sizeof d2);
+            tables[t]->transpose_tile(src + 3, 24, d1 + 1, 40, rows, cols);
+            for (size_t j = 0; j < cols; j++)
+                for (size_t i = 0; i < rows; i++) d2[1 + j * 40 + i] = src[3 + i * 24 + j];
+            cr_assert(!memcmp(d1, d2, sizeof d1), "%s transpose_tile %zux%zu", names[t], rows,
+                      cols);
+        }
+}
