@@ -11,6 +11,43 @@ static int sole_consumer_op(const nn_graph *g, int v, const char *op)
     return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
 }
 
+/* A Transpose with perm [0, 2, 1, 3]: between [B, L, H, D] and [B, H, L, D]. */
+static bool head_swap(const nn_graph *g, int node)
+{
+    if (node < 0) return false;
+    const nn_node *t = &g->n[node];
+    int64_t perm[8];
+    if (t->dead || strcmp(t->op_type, "Transpose") || t->n_post ||
+        attr_ints(t, "perm", perm, 8) != 4)
+        return false;
+    const nn_value *x = node_in(g, t, 0);
+    return perm[0] == 0 && perm[1] == 2 && perm[2] == 1 && perm[3] == 3 && x->rank == 4 &&
+           x->dtype == NN_F32;
+}
+
+/* The attention node ni reads Q and V and writes its output in the [B, L, H, D] layout
+ * where a head-swapping Transpose did nothing else. */
+static void absorb_head_swaps(nn_graph *g, int ni)
+{
+    static const char *const names[3] = {"q_bshd", NULL, "v_bshd"};
+    for (int slot = 0; slot < 3; slot += 2) {
+        int v = g->n[ni].in[slot], t = value_producer(g, v);
+        if (g->v[v].uses != 1 || g->v[v].is_output || !head_swap(g, t)) continue;
+        g->n[ni].in[slot] = g->n[t].in[0];
+        g->n[t].dead = true;
+        node_add_attr_i(g, ni, names[slot], 1);
+    }
+    int o = g->n[ni].out[0], c = graph_sole_consumer(g, o);
+    if (c >= 0 && g->v[o].uses == 1 && !g->v[o].is_output && head_swap(g, c)) {
+        int y = g->n[c].out[0];
+        g->n[ni].out[0] = y;
+        g->v[y].producer = ni;
+        g->n[c].dead = true;
+        node_add_attr_i(g, ni, "o_bshd", 1);
+    }
+    graph_count_uses(g);
+}
+
 int pass_attention(nn_graph *g)
 {
     int found = 0;
@@ -81,6 +118,7 @@ int pass_attention(nn_graph *g)
         node_add_attr_f(g, ni, "scale", scale);
         found++;
         graph_count_uses(g);
+        if (g->v[qi].rank == 4) absorb_head_swaps(g, ni);
     }
     return found;
 }
