@@ -141,15 +141,21 @@ int dnn_arg_const(dnn_state *st, int arg, const void *src, const dnnl_memory_des
 
 dnnl_primitive_attr_t dnn_attr(nn_prep *p, dnn_state *st, const dnnl_memory_desc_t *dst_md)
 {
+    return dnn_attr_n(p, st, dst_md, p->n->n_post);
+}
+
+dnnl_primitive_attr_t dnn_attr_n(nn_prep *p, dnn_state *st, const dnnl_memory_desc_t *dst_md,
+                                 int n_post)
+{
     dnnl_primitive_attr_t attr;
     if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
     dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     const nn_node *n = p->n;
-    if (!n->n_post) return attr;
+    if (!n_post) return attr;
     dnnl_post_ops_t po;
     dnnl_post_ops_create(&po);
     bool ok = true;
-    for (int i = 0; i < n->n_post && ok; i++) {
+    for (int i = 0; i < n_post && ok; i++) {
         const nn_post *q = &n->post[i];
         dnnl_status_t s = dnnl_success;
         switch (q->kind) {
@@ -306,12 +312,34 @@ dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t des
     if (pd && !(p->n->n_post && is_ref(pd))) return pd;
     if (pd) dnnl_primitive_desc_destroy(pd);
     pd = NULL;
-    /* without post-ops, which we apply afterwards: on the blocked layout only those that
-     * are element by element (activations, operands of the output's own shape) */
+    /* oneDNN keeps the post-ops before the first GELU (a bias, a residual add): they cost
+     * it nothing, and a separate pass of ours over the output a lot */
     st->n_args = n_args;
     const nn_value *y = node_out(p->g, p->n, 0);
     int layout = p->plan->buf[p->n->out[0]].layout;
     if (!p->n->n_post || y->dtype != NN_F32) return NULL;
+    int keep = 0;
+    while (keep < p->n->n_post && p->n->post[keep].kind != NN_POST_GELU) keep++;
+    if (keep > 0 && keep < p->n->n_post) {
+        attr = dnn_attr_n(p, st, dst_md, keep);
+        if (attr) {
+            if (dnnl_primitive_desc_create(&pd, desc, attr, dnn_engine(), NULL) != dnnl_success)
+                pd = NULL;
+            dnnl_primitive_attr_destroy(attr);
+        }
+        if (pd && !is_ref(pd)) {
+            st->post_from = keep;
+            st->blocked = layout != NN_L_PLAIN;
+            st->phys = (int64_t)(layout_bytes(y, layout) / sizeof(float));
+            st->posts_ours = true;
+            return pd;
+        }
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        st->n_args = n_args;
+    }
+    /* without post-ops, which we apply afterwards: on the blocked layout only those that
+     * are element by element (activations, operands of the output's own shape) */
     if (layout != NN_L_PLAIN)
         for (int i = 0; i < p->n->n_post; i++) {
             const nn_post *q = &p->n->post[i];
@@ -382,10 +410,10 @@ int dnn_run(nn_exec *x)
     dnnl_stream_wait(x->dnnl_stream);
     if (st->posts_ours) {
         if (!st->blocked) {
-            post_apply(x, x_out(x, 0), x_vout(x, 0));
+            post_apply_from(x, x_out(x, 0), x_vout(x, 0), st->post_from);
         } else {
             float *y = x_out(x, 0);
-            for (int i = 0; i < x->n->n_post; i++) {
+            for (int i = st->post_from; i < x->n->n_post; i++) {
                 const nn_post *q = &x->n->post[i];
                 if (q->kind == NN_POST_ADD || q->kind == NN_POST_MUL)
                     x->k->binary[q->kind == NN_POST_ADD ? NN_BIN_ADD : NN_BIN_MUL](

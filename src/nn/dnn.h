@@ -33,6 +33,7 @@ typedef struct dnn_state {
     size_t scratch_off; /* where oneDNN's scratchpad starts in the step's scratch */
     const char *impl;   /* oneDNN's implementation name, for the profile */
     bool posts_ours;    /* the node's post-ops are applied after the primitive, by us */
+    int post_from;      /* ... from this one on (those before it are oneDNN\'s) */
     bool blocked;       /* ... on an output in the blocked layout (physical elements) */
     int64_t phys;       /* elements of the output buffer */
 } dnn_state;
@@ -50,10 +51,14 @@ dnnl_data_type_t dnn_type(nn_dtype t);
  * and binary add/mul with their operands' descriptors appended to st as arguments).
  * Returns NULL when a post-op cannot be expressed. */
 dnnl_primitive_attr_t dnn_attr(nn_prep *p, dnn_state *st, const dnnl_memory_desc_t *dst_md);
+/* The same with the node's first n_post post-ops only. */
+dnnl_primitive_attr_t dnn_attr_n(nn_prep *p, dnn_state *st, const dnnl_memory_desc_t *dst_md,
+                                 int n_post);
 
 /* Creates the primitive descriptor for an operation descriptor with the node's post-ops.
- * When oneDNN would run the fused form only with its slow reference code, the post-ops
- * are left out and applied by us after the primitive (st->posts_ours). NULL on failure. */
+ * When oneDNN would run the fused form only with its slow reference code, or has no fast
+ * GELU, the post-ops from the first GELU on (all of them if that fails) are left out and
+ * applied by us after the primitive (st->posts_ours, st->post_from). NULL on failure. */
 dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
                              const dnnl_memory_desc_t *dst_md);
 /* Finishes a state from a primitive descriptor: creates the primitive, records the

@@ -436,15 +436,20 @@ static void post_bin_run(void *ctx, int64_t o, int64_t ia, int64_t ib, int64_t l
 
 void post_apply(const nn_exec *x, float *y, const nn_value *yv)
 {
+    post_apply_from(x, y, yv, 0);
+}
+
+void post_apply_from(const nn_exec *x, float *y, const nn_value *yv, int first)
+{
     const nn_node *n = x->n;
     size_t cnt = (size_t)value_count(yv);
-    for (int i = 0; i < n->n_post; i++) {
+    for (int i = first; i < n->n_post; i++) {
         const nn_post *p = &n->post[i];
         if (p->kind == NN_POST_ADD || p->kind == NN_POST_MUL) {
             const nn_value *bv = &x->g->v[p->value];
             post_bin c = {y, x->ptr[p->value], p->kind};
             bcast_iter(yv->dims, yv->rank, yv->dims, yv->rank, bv->dims, bv->rank, post_bin_run, &c,
-                       false);
+                       !omp_in_parallel());
         } else {
             post_act(x->k, p, y, cnt);
         }

@@ -40,6 +40,8 @@ void row_strides(const int64_t *dims, int rank, int64_t *strides);
 
 /* Applies node n's fused post-operations to its float output y (plain layout). */
 void post_apply(const nn_exec *x, float *y, const nn_value *yv);
+/* ... from post-op `first` on. */
+void post_apply_from(const nn_exec *x, float *y, const nn_value *yv, int first);
 /* Element-wise activation by kind on a float array. */
 void post_act(const nn_kernels *k, const nn_post *p, float *y, size_t n);
 

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 
 static nn_model *load(ob *m, bool optimize)
 {
@@ -215,6 +216,78 @@ Test(fastpaths, attention_reads_and_writes_heads_by_strides)
     cr_assert_not_null(att);
     cr_assert_eq(transposes, 1); /* K's */
     cr_assert(attr_i(att, "q_bshd", 0) && attr_i(att, "v_bshd", 0) && attr_i(att, "o_bshd", 0));
+    nn_model_free(fast);
+    nn_model_free(ref);
+}
+
+/* GELU from its Erf pattern after a bias (a MatMul) and after a residual Add (a blocked
+ * convolution): oneDNN keeps the posts before the GELU, we apply the GELU after it. */
+static void gelu_of(ob *g, const char *in, const char *out)
+{
+    char t[64], u[64], v[64], p[64];
+    snprintf(t, sizeof t, "%s_t", out);
+    snprintf(u, sizeof u, "%s_u", out);
+    snprintf(v, sizeof v, "%s_v", out);
+    snprintf(p, sizeof p, "%s_p", out);
+    ob_node(g, "Div", t, (const char *[]){in, "sq2"}, 2, (const char *[]){t}, 1, NULL);
+    ob_node(g, "Erf", u, (const char *[]){t}, 1, (const char *[]){u}, 1, NULL);
+    ob_node(g, "Add", v, (const char *[]){u, "one"}, 2, (const char *[]){v}, 1, NULL);
+    ob_node(g, "Mul", p, (const char *[]){in, v}, 2, (const char *[]){p}, 1, NULL);
+    ob_node(g, "Mul", out, (const char *[]){p, "half"}, 2, (const char *[]){out}, 1, NULL);
+}
+
+Test(fastpaths, gelu_after_the_posts_onednn_keeps)
+{
+    ob g = {0}, m = {0};
+    const int64_t xd[4] = {1, 16, 6, 5}, wd[2] = {5, 7}, cd[4] = {16, 16, 1, 1};
+    float w[35], b[7], cw[256], sq2 = 1.41421356f, one = 1, half = 0.5f;
+    fill(w, 35, 11);
+    fill(b, 7, 12);
+    fill(cw, 256, 13);
+    ob_input(&g, "x", NN_F32, xd, 4);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_output(&g, "z", NN_F32, NULL, -1);
+    ob_initializer(&g, "w", NN_F32, wd, 2, w);
+    ob_initializer(&g, "b", NN_F32, &wd[1], 1, b);
+    ob_initializer(&g, "cw", NN_F32, cd, 4, cw);
+    ob_initializer(&g, "sq2", NN_F32, NULL, 0, &sq2);
+    ob_initializer(&g, "one", NN_F32, NULL, 0, &one);
+    ob_initializer(&g, "half", NN_F32, NULL, 0, &half);
+    ob_node(&g, "MatMul", "mm", (const char *[]){"x", "w"}, 2, (const char *[]){"mo"}, 1, NULL);
+    ob_node(&g, "Add", "bias", (const char *[]){"mo", "b"}, 2, (const char *[]){"mb"}, 1, NULL);
+    gelu_of(&g, "mb", "y");
+    ob_node(&g, "Conv", "c", (const char *[]){"x", "cw"}, 2, (const char *[]){"co"}, 1, NULL);
+    ob_node(&g, "Add", "res", (const char *[]){"co", "x"}, 2, (const char *[]){"cr"}, 1, NULL);
+    gelu_of(&g, "cr", "z");
+    ob_model(&m, &g, 17);
+    nn_model *fast = load(&m, true), *ref = load(&m, false);
+    free(m.buf);
+    same_outputs(fast, ref, xd, 4, NULL, 1e-5f);
+    /* the second output too */
+    nn_tensor x = {.dtype = NN_F32, .rank = 4};
+    memcpy(x.shape, xd, sizeof xd);
+    float data[480];
+    fill(data, 480, 99);
+    x.data = data;
+    err e = {0};
+    nn_session *sa = nn_session_new(fast, &e), *sb = nn_session_new(ref, &e);
+    cr_assert(nn_session_set_input(sa, "x", &x, &e) == 0 && nn_session_run(sa, &e) == 0);
+    cr_assert(nn_session_set_input(sb, "x", &x, &e) == 0 && nn_session_run(sb, &e) == 0);
+    const float *za = nn_session_output(sa, "z")->data, *zb = nn_session_output(sb, "z")->data;
+    for (int i = 0; i < 480; i++)
+        cr_assert(fabsf(za[i] - zb[i]) <= 1e-5f * (1 + fabsf(zb[i])), "z[%d]: %g vs %g", i, za[i],
+                  zb[i]);
+    nn_session_free(sa);
+    nn_session_free(sb);
+    /* both products carry [Add, GELU] with oneDNN taking the Add */
+    for (int i = 0; i < fast->plans->n_steps; i++) {
+        const nn_step *st = &fast->plans->steps[i];
+        const nn_node *n = &fast->plans->g.n[st->node];
+        if (strcmp(n->name, "mm") && strcmp(n->name, "c")) continue;
+        cr_assert(n->n_post == 2 && n->post[0].kind == NN_POST_ADD &&
+                      n->post[1].kind == NN_POST_GELU,
+                  "%s", n->name);
+    }
     nn_model_free(fast);
     nn_model_free(ref);
 }
