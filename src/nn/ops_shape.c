@@ -497,9 +497,13 @@ static int run_split(nn_exec *x)
         if (!v) continue;
         char *y = x_out(x, i);
         size_t len = (size_t)(v->dims[axis] * inner) * es;
-        if (y != s + off || outer != 1)
+        if (y != s + off || outer != 1) {
+            /* many short rows (TinyViT's q/k/v of 32 floats each): in parallel */
+            int nt = par_threads(x, outer * (int64_t)(len / es));
+#pragma omp parallel for num_threads(nt) schedule(static)
             for (int64_t o = 0; o < outer; o++)
                 memcpy(y + (size_t)o * len, s + (size_t)o * row + off, len);
+        }
         off += len;
     }
     return 0;
@@ -601,6 +605,8 @@ static int run_slice(nn_exec *x)
     const char *s = x_in(x, 0);
     char *y = x_out(x, 0);
     bool contig = r == 0 || sp.step[r - 1] == 1;
+    int nt = par_threads(x, total);
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t it = 0; it < outer; it++) {
         int64_t rem = it, off = 0;
         for (int d = r - 2; d >= 0; d--) {
@@ -1218,6 +1224,8 @@ static int run_pad(nn_exec *x)
         if (es == 4) {
             uint32_t f;
             memcpy(&f, fill, 4);
+            int nf = par_threads(x, cnt);
+#pragma omp parallel for num_threads(nf) schedule(static)
             for (int64_t i = 0; i < cnt; i++) ((uint32_t *)y)[i] = f;
         } else {
             for (int64_t i = 0; i < cnt; i++) memcpy(y + (size_t)i * es, fill, es);
