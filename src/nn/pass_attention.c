@@ -11,8 +11,8 @@ static int sole_consumer_op(const nn_graph *g, int v, const char *op)
     return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
 }
 
-/* A Transpose with perm [0, 2, 1, 3]: between [B, L, H, D] and [B, H, L, D]. */
-static bool head_swap(const nn_graph *g, int node)
+/* A Transpose of a rank-4 float tensor by exactly this perm. */
+static bool transpose_by(const nn_graph *g, int node, const int64_t *want)
 {
     if (node < 0) return false;
     const nn_node *t = &g->n[node];
@@ -21,24 +21,52 @@ static bool head_swap(const nn_graph *g, int node)
         attr_ints(t, "perm", perm, 8) != 4)
         return false;
     const nn_value *x = node_in(g, t, 0);
-    return perm[0] == 0 && perm[1] == 2 && perm[2] == 1 && perm[3] == 3 && x->rank == 4 &&
-           x->dtype == NN_F32;
+    return !memcmp(perm, want, sizeof perm[0] * 4) && x->rank == 4 && x->dtype == NN_F32;
 }
 
-/* The attention node ni reads Q and V and writes its output in the [B, L, H, D] layout
- * where a head-swapping Transpose did nothing else. */
-static void absorb_head_swaps(nn_graph *g, int ni)
+/* Value v, read only by attention node ni, when it is one part of a Split of a rank-4
+ * tensor along its channels: the Split's input, and in *off where the part starts. */
+static int split_part(const nn_graph *g, int v, int64_t *off)
 {
-    static const char *const names[3] = {"q_bshd", NULL, "v_bshd"};
-    for (int slot = 0; slot < 3; slot += 2) {
+    int s = value_producer(g, v);
+    if (s < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
+    const nn_node *n = &g->n[s];
+    const nn_value *x = node_in(g, n, 0);
+    if (n->dead || strcmp(n->op_type, "Split") || !x || x->rank != 4 || x->dtype != NN_F32 ||
+        norm_axis(attr_i(n, "axis", 0), 4) != 3)
+        return -1;
+    *off = 0;
+    for (int i = 0; i < n->n_out && n->out[i] != v; i++)
+        if (n->out[i] >= 0) *off += g->v[n->out[i]].dims[3];
+    return n->in[0];
+}
+
+/* The attention node ni reads Q, K and V and writes its output in the [B, L, H, C] layout
+ * where a head-swapping Transpose did nothing else, and reads parts of a q/k/v Split
+ * from the Split's input (nn.Attention's attributes say how). */
+static void absorb_layouts(nn_graph *g, int ni)
+{
+    static const int64_t swap[4] = {0, 2, 1, 3}, kt[4] = {0, 2, 3, 1};
+    static const char *const bshd[3] = {"q_bshd", "k_bshd", "v_bshd"};
+    static const char *const offs[3] = {"q_off", "k_off", "v_off"};
+    for (int slot = 0; slot < 3; slot++) {
         int v = g->n[ni].in[slot], t = value_producer(g, v);
-        if (g->v[v].uses != 1 || g->v[v].is_output || !head_swap(g, t)) continue;
+        if (g->v[v].uses != 1 || g->v[v].is_output || !transpose_by(g, t, slot == 1 ? kt : swap))
+            continue;
         g->n[ni].in[slot] = g->n[t].in[0];
         g->n[t].dead = true;
-        node_add_attr_i(g, ni, names[slot], 1);
+        node_add_attr_i(g, ni, bshd[slot], 1);
+        graph_count_uses(g);
+        int64_t off, dim = g->v[g->n[ni].in[slot]].dims[3];
+        int x = split_part(g, g->n[ni].in[slot], &off);
+        if (x < 0) continue;
+        g->n[ni].in[slot] = x;
+        node_add_attr_i(g, ni, offs[slot], off);
+        if (slot != 1) node_add_attr_i(g, ni, slot == 0 ? "qk_dim" : "v_dim", dim);
+        graph_count_uses(g);
     }
     int o = g->n[ni].out[0], c = graph_sole_consumer(g, o);
-    if (c >= 0 && g->v[o].uses == 1 && !g->v[o].is_output && head_swap(g, c)) {
+    if (c >= 0 && g->v[o].uses == 1 && !g->v[o].is_output && transpose_by(g, c, swap)) {
         int y = g->n[c].out[0];
         g->n[ni].out[0] = y;
         g->v[y].producer = ni;
@@ -118,7 +146,7 @@ int pass_attention(nn_graph *g)
         node_add_attr_f(g, ni, "scale", scale);
         found++;
         graph_count_uses(g);
-        if (g->v[qi].rank == 4) absorb_head_swaps(g, ni);
+        if (g->v[qi].rank == 4) absorb_layouts(g, ni);
     }
     return found;
 }

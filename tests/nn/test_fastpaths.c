@@ -171,7 +171,7 @@ Test(fastpaths, channel_layernorm_from_its_pattern)
 
 /* Multi-head attention as exported: heads split from [B, L, H*D] by Reshape and
  * Transpose (0, 2, 1, 3) (K by (0, 2, 3, 1)) and merged back the same way. In the plan the
- * Q, V and output transposes are gone: nn.Attention reads and writes [B, L, H, D]. */
+ * transposes are gone: nn.Attention reads and writes [B, L, H, D]. */
 Test(fastpaths, attention_reads_and_writes_heads_by_strides)
 {
     ob g = {0}, m = {0}, p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, sm = {0};
@@ -214,8 +214,63 @@ Test(fastpaths, attention_reads_and_writes_heads_by_strides)
         if (!strcmp(n->op_type, "nn.Attention")) att = n;
     }
     cr_assert_not_null(att);
-    cr_assert_eq(transposes, 1); /* K's */
-    cr_assert(attr_i(att, "q_bshd", 0) && attr_i(att, "v_bshd", 0) && attr_i(att, "o_bshd", 0));
+    cr_assert_eq(transposes, 0);
+    cr_assert(attr_i(att, "q_bshd", 0) && attr_i(att, "k_bshd", 0) && attr_i(att, "v_bshd", 0) &&
+              attr_i(att, "o_bshd", 0));
+    nn_model_free(fast);
+    nn_model_free(ref);
+}
+
+/* TinyViT's form: one projection [B, L, H, D + D + Dv] split into q, k and v along its
+ * channels, then the head transposes. The plan runs neither the Split nor a Transpose:
+ * attention reads the three parts of the projection where they are. */
+Test(fastpaths, attention_reads_a_qkv_split_in_place)
+{
+    ob g = {0}, m = {0}, p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, sm = {0}, sp = {0};
+    const int64_t xd[3] = {2, 10, 96}, split[4] = {2, 10, 3, 32}, merged[3] = {2, 10, 48},
+                  parts[3] = {8, 8, 16};
+    float scale = 0.35f;
+    ob_input(&g, "x", NN_F32, xd, 3);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_initializer(&g, "split", NN_I64, (const int64_t[]){4}, 1, split);
+    ob_initializer(&g, "merged", NN_I64, (const int64_t[]){3}, 1, merged);
+    ob_initializer(&g, "parts", NN_I64, (const int64_t[]){3}, 1, parts);
+    ob_initializer(&g, "scale", NN_F32, NULL, 0, &scale);
+    ob_node(&g, "Reshape", "r", (const char *[]){"x", "split"}, 2, (const char *[]){"xs"}, 1, NULL);
+    ob_attr_i(&sp, "axis", 3);
+    ob_node(&g, "Split", "qkv", (const char *[]){"xs", "parts"}, 2,
+            (const char *[]){"qs", "ks", "vs"}, 3, &sp);
+    ob_attr_ints(&p0, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(&g, "Transpose", "tq", (const char *[]){"qs"}, 1, (const char *[]){"q"}, 1, &p0);
+    ob_attr_ints(&p1, "perm", (const int64_t[]){0, 2, 3, 1}, 4);
+    ob_node(&g, "Transpose", "tk", (const char *[]){"ks"}, 1, (const char *[]){"kt"}, 1, &p1);
+    ob_attr_ints(&p2, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(&g, "Transpose", "tv", (const char *[]){"vs"}, 1, (const char *[]){"v"}, 1, &p2);
+    ob_node(&g, "MatMul", "qk", (const char *[]){"q", "kt"}, 2, (const char *[]){"s"}, 1, NULL);
+    ob_node(&g, "Mul", "sc", (const char *[]){"s", "scale"}, 2, (const char *[]){"s2"}, 1, NULL);
+    ob_attr_i(&sm, "axis", -1);
+    ob_node(&g, "Softmax", "p", (const char *[]){"s2"}, 1, (const char *[]){"pr"}, 1, &sm);
+    ob_node(&g, "MatMul", "pv", (const char *[]){"pr", "v"}, 2, (const char *[]){"o"}, 1, NULL);
+    ob_attr_ints(&p3, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(&g, "Transpose", "to", (const char *[]){"o"}, 1, (const char *[]){"om"}, 1, &p3);
+    ob_node(&g, "Reshape", "rm", (const char *[]){"om", "merged"}, 2, (const char *[]){"y"}, 1,
+            NULL);
+    ob_model(&m, &g, 17);
+    nn_model *fast = load(&m, true), *ref = load(&m, false);
+    free(m.buf);
+    same_outputs(fast, ref, xd, 3, NULL, 1e-5f);
+    int others = 0;
+    const nn_node *att = NULL;
+    for (int i = 0; i < fast->plans->g.nn; i++) {
+        const nn_node *n = &fast->plans->g.n[i];
+        if (n->dead) continue;
+        others += !strcmp(n->op_type, "Transpose") || !strcmp(n->op_type, "Split");
+        if (!strcmp(n->op_type, "nn.Attention")) att = n;
+    }
+    cr_assert_not_null(att);
+    cr_assert_eq(others, 0);
+    cr_assert(attr_i(att, "k_off", 0) == 8 && attr_i(att, "v_off", 0) == 16 &&
+              attr_i(att, "v_dim", 0) == 16 && attr_i(att, "qk_dim", 0) == 8);
     nn_model_free(fast);
     nn_model_free(ref);
 }
