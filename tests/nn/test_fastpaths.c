@@ -6,56 +6,14 @@
 #include "onnx_build.h"
 
 #include <criterion/criterion.h>
+
+#include "compare.h"
 #include <math.h>
 #include <stdio.h>
 
 static nn_model *load(ob *m, bool optimize)
 {
-    nn_model_params p = nn_model_default_params();
-    p.threads = 2;
-    p.optimize = optimize;
-    err e = {0};
-    nn_model *model = nn_model_load_memory(m->buf, m->len, "test.onnx", &p, &e);
-    cr_assert_not_null(model, "%s", e.msg);
-    return model;
-}
-
-static void fill(float *x, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
-}
-
-/* Runs both models on input "x" (and ref on "w" = w) and compares output 0 with
- * tol * (1 + |ref|). */
-static void same_outputs(nn_model *fast, nn_model *ref, const int64_t *dims, int rank,
-                         const nn_tensor *w, float tol)
-{
-    nn_tensor x = {.dtype = NN_F32, .rank = rank};
-    memcpy(x.shape, dims, sizeof(int64_t) * (size_t)rank);
-    int64_t n = nn_tensor_count(&x);
-    float *data = malloc((size_t)n * 4);
-    fill(data, n, 99);
-    x.data = data;
-    err e = {0};
-    nn_session *sa = nn_session_new(fast, &e), *sb = nn_session_new(ref, &e);
-    cr_assert(nn_session_set_input(sa, "x", &x, &e) == 0 && nn_session_run(sa, &e) == 0, "%s",
-              e.msg);
-    cr_assert(nn_session_set_input(sb, "x", &x, &e) == 0 &&
-                  (!w || nn_session_set_input(sb, "w", w, &e) == 0) && nn_session_run(sb, &e) == 0,
-              "%s", e.msg);
-    const nn_tensor *ya = nn_session_output_at(sa, 0), *yb = nn_session_output_at(sb, 0);
-    cr_assert_eq(ya->rank, yb->rank);
-    cr_assert_eq(nn_tensor_count(ya), nn_tensor_count(yb));
-    const float *pa = ya->data, *pb = yb->data;
-    for (int64_t i = 0; i < nn_tensor_count(ya); i++)
-        cr_assert(fabsf(pa[i] - pb[i]) <= tol * (1 + fabsf(pb[i])), "element %lld: %g vs %g",
-                  (long long)i, pa[i], pb[i]);
-    nn_session_free(sa);
-    nn_session_free(sb);
-    free(data);
+    return load_threads(m->buf, m->len, optimize, 2);
 }
 
 /* The planned step of the node named `name` (the model has run once). */
@@ -169,12 +127,35 @@ Test(fastpaths, channel_layernorm_from_its_pattern)
     nn_model_free(ref);
 }
 
+/* Heads of [B, L, H, D] q, k and v sources swapped to [B, H, L, D] (K to [B, H, D, L]),
+ * softmax(q kt * scale) v, merged back to [B, L, H * D] as y (initializers "scale" and
+ * "merged" come from the caller). */
+static void heads_attention(ob *g, const char *q, const char *k, const char *v)
+{
+    ob p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, sm = {0};
+    ob_attr_ints(&p0, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(g, "Transpose", "tq", (const char *[]){q}, 1, (const char *[]){"q"}, 1, &p0);
+    ob_attr_ints(&p1, "perm", (const int64_t[]){0, 2, 3, 1}, 4);
+    ob_node(g, "Transpose", "tk", (const char *[]){k}, 1, (const char *[]){"kt"}, 1, &p1);
+    ob_attr_ints(&p2, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(g, "Transpose", "tv", (const char *[]){v}, 1, (const char *[]){"v"}, 1, &p2);
+    ob_node(g, "MatMul", "qk", (const char *[]){"q", "kt"}, 2, (const char *[]){"s"}, 1, NULL);
+    ob_node(g, "Mul", "sc", (const char *[]){"s", "scale"}, 2, (const char *[]){"s2"}, 1, NULL);
+    ob_attr_i(&sm, "axis", -1);
+    ob_node(g, "Softmax", "p", (const char *[]){"s2"}, 1, (const char *[]){"pr"}, 1, &sm);
+    ob_node(g, "MatMul", "pv", (const char *[]){"pr", "v"}, 2, (const char *[]){"o"}, 1, NULL);
+    ob_attr_ints(&p3, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
+    ob_node(g, "Transpose", "to", (const char *[]){"o"}, 1, (const char *[]){"om"}, 1, &p3);
+    ob_node(g, "Reshape", "rm", (const char *[]){"om", "merged"}, 2, (const char *[]){"y"}, 1,
+            NULL);
+}
+
 /* Multi-head attention as exported: heads split from [B, L, H*D] by Reshape and
  * Transpose (0, 2, 1, 3) (K by (0, 2, 3, 1)) and merged back the same way. In the plan the
  * transposes are gone: nn.Attention reads and writes [B, L, H, D]. */
 Test(fastpaths, attention_reads_and_writes_heads_by_strides)
 {
-    ob g = {0}, m = {0}, p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, sm = {0};
+    ob g = {0}, m = {0};
     const int64_t xd[3] = {2, 10, 24}, split[4] = {2, 10, 3, 8}, merged[3] = {2, 10, 24};
     float scale = 0.35f;
     ob_input(&g, "x", NN_F32, xd, 3);
@@ -186,21 +167,7 @@ Test(fastpaths, attention_reads_and_writes_heads_by_strides)
     ob_node(&g, "Reshape", "r", (const char *[]){"x", "split"}, 2, (const char *[]){"xs"}, 1, NULL);
     ob_node(&g, "Reshape", "rv", (const char *[]){"xv", "split"}, 2, (const char *[]){"vs"}, 1,
             NULL);
-    ob_attr_ints(&p0, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "tq", (const char *[]){"xs"}, 1, (const char *[]){"q"}, 1, &p0);
-    ob_attr_ints(&p1, "perm", (const int64_t[]){0, 2, 3, 1}, 4);
-    ob_node(&g, "Transpose", "tk", (const char *[]){"xs"}, 1, (const char *[]){"kt"}, 1, &p1);
-    ob_attr_ints(&p2, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "tv", (const char *[]){"vs"}, 1, (const char *[]){"v"}, 1, &p2);
-    ob_node(&g, "MatMul", "qk", (const char *[]){"q", "kt"}, 2, (const char *[]){"s"}, 1, NULL);
-    ob_node(&g, "Mul", "sc", (const char *[]){"s", "scale"}, 2, (const char *[]){"s2"}, 1, NULL);
-    ob_attr_i(&sm, "axis", -1);
-    ob_node(&g, "Softmax", "p", (const char *[]){"s2"}, 1, (const char *[]){"pr"}, 1, &sm);
-    ob_node(&g, "MatMul", "pv", (const char *[]){"pr", "v"}, 2, (const char *[]){"o"}, 1, NULL);
-    ob_attr_ints(&p3, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "to", (const char *[]){"o"}, 1, (const char *[]){"om"}, 1, &p3);
-    ob_node(&g, "Reshape", "rm", (const char *[]){"om", "merged"}, 2, (const char *[]){"y"}, 1,
-            NULL);
+    heads_attention(&g, "xs", "xs", "vs");
     ob_model(&m, &g, 17);
     nn_model *fast = load(&m, true), *ref = load(&m, false);
     free(m.buf);
@@ -226,7 +193,7 @@ Test(fastpaths, attention_reads_and_writes_heads_by_strides)
  * attention reads the three parts of the projection where they are. */
 Test(fastpaths, attention_reads_a_qkv_split_in_place)
 {
-    ob g = {0}, m = {0}, p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, sm = {0}, sp = {0};
+    ob g = {0}, m = {0}, sp = {0};
     const int64_t xd[3] = {2, 10, 96}, split[4] = {2, 10, 3, 32}, merged[3] = {2, 10, 48},
                   parts[3] = {8, 8, 16};
     float scale = 0.35f;
@@ -240,21 +207,7 @@ Test(fastpaths, attention_reads_a_qkv_split_in_place)
     ob_attr_i(&sp, "axis", 3);
     ob_node(&g, "Split", "qkv", (const char *[]){"xs", "parts"}, 2,
             (const char *[]){"qs", "ks", "vs"}, 3, &sp);
-    ob_attr_ints(&p0, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "tq", (const char *[]){"qs"}, 1, (const char *[]){"q"}, 1, &p0);
-    ob_attr_ints(&p1, "perm", (const int64_t[]){0, 2, 3, 1}, 4);
-    ob_node(&g, "Transpose", "tk", (const char *[]){"ks"}, 1, (const char *[]){"kt"}, 1, &p1);
-    ob_attr_ints(&p2, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "tv", (const char *[]){"vs"}, 1, (const char *[]){"v"}, 1, &p2);
-    ob_node(&g, "MatMul", "qk", (const char *[]){"q", "kt"}, 2, (const char *[]){"s"}, 1, NULL);
-    ob_node(&g, "Mul", "sc", (const char *[]){"s", "scale"}, 2, (const char *[]){"s2"}, 1, NULL);
-    ob_attr_i(&sm, "axis", -1);
-    ob_node(&g, "Softmax", "p", (const char *[]){"s2"}, 1, (const char *[]){"pr"}, 1, &sm);
-    ob_node(&g, "MatMul", "pv", (const char *[]){"pr", "v"}, 2, (const char *[]){"o"}, 1, NULL);
-    ob_attr_ints(&p3, "perm", (const int64_t[]){0, 2, 1, 3}, 4);
-    ob_node(&g, "Transpose", "to", (const char *[]){"o"}, 1, (const char *[]){"om"}, 1, &p3);
-    ob_node(&g, "Reshape", "rm", (const char *[]){"om", "merged"}, 2, (const char *[]){"y"}, 1,
-            NULL);
+    heads_attention(&g, "qs", "ks", "vs");
     ob_model(&m, &g, 17);
     nn_model *fast = load(&m, true), *ref = load(&m, false);
     free(m.buf);

@@ -5,17 +5,13 @@
 #include "onnx_build.h"
 
 #include <criterion/criterion.h>
+
+#include "compare.h"
 #include <math.h>
 
 static nn_model *load(ob *m, bool optimize)
 {
-    nn_model_params p = nn_model_default_params();
-    p.threads = 1;
-    p.optimize = optimize;
-    err e = {0};
-    nn_model *model = nn_model_load_memory(m->buf, m->len, "test.onnx", &p, &e);
-    cr_assert_not_null(model, "%s", e.msg);
-    return model;
+    return load_threads(m->buf, m->len, optimize, 1);
 }
 
 static int live(const nn_graph *g, const char *op)
@@ -30,40 +26,6 @@ static const nn_node *first_live(const nn_graph *g, const char *op)
     for (int i = 0; i < g->nn; i++)
         if (!g->n[i].dead && !strcmp(g->n[i].op_type, op)) return &g->n[i];
     return NULL;
-}
-
-static void fill(float *x, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
-}
-
-/* Runs both models on input "x" and compares output 0 with atol + rtol*|b|. */
-static void same_outputs(nn_model *a, nn_model *b, const int64_t *dims, int rank, float tol)
-{
-    nn_tensor x = {.dtype = NN_F32, .rank = rank};
-    memcpy(x.shape, dims, sizeof(int64_t) * (size_t)rank);
-    int64_t n = nn_tensor_count(&x);
-    float *data = malloc((size_t)n * 4);
-    fill(data, n, 99);
-    x.data = data;
-    err e = {0};
-    nn_session *sa = nn_session_new(a, &e), *sb = nn_session_new(b, &e);
-    cr_assert(nn_session_set_input(sa, "x", &x, &e) == 0 && nn_session_run(sa, &e) == 0, "%s",
-              e.msg);
-    cr_assert(nn_session_set_input(sb, "x", &x, &e) == 0 && nn_session_run(sb, &e) == 0, "%s",
-              e.msg);
-    const nn_tensor *ya = nn_session_output_at(sa, 0), *yb = nn_session_output_at(sb, 0);
-    cr_assert_eq(nn_tensor_count(ya), nn_tensor_count(yb));
-    const float *pa = ya->data, *pb = yb->data;
-    for (int64_t i = 0; i < nn_tensor_count(ya); i++)
-        cr_assert(fabsf(pa[i] - pb[i]) <= tol + tol * fabsf(pb[i]), "element %lld: %g vs %g",
-                  (long long)i, pa[i], pb[i]);
-    nn_session_free(sa);
-    nn_session_free(sb);
-    free(data);
 }
 
 /* Both ways, then checks and frees. */
@@ -96,7 +58,7 @@ Test(passes, folds_shape_arithmetic)
                  0);
     cr_assert_eq(live(&opt->l.g, "Reshape"), 1);
     cr_assert_gt(live(&ref->l.g, "Shape"), 0);
-    same_outputs(opt, ref, xd, 3, 0);
+    same_outputs(opt, ref, xd, 3, NULL, 0);
     nn_model_free(opt);
     nn_model_free(ref);
 }
@@ -114,7 +76,7 @@ Test(passes, removes_dead_nodes)
     BOTH(m);
     cr_assert_eq(live(&opt->l.g, "Sigmoid") + live(&opt->l.g, "Tanh"), 0);
     cr_assert_eq(live(&opt->l.g, "Relu"), 1);
-    same_outputs(opt, ref, xd, 2, 0);
+    same_outputs(opt, ref, xd, 2, NULL, 0);
     nn_model_free(opt);
     nn_model_free(ref);
 }
@@ -158,7 +120,7 @@ Test(passes, folds_batchnorm_into_conv)
     cr_assert_eq(live(&opt->l.g, "BatchNormalization"), 0);
     cr_assert_eq(live(&opt->l.g, "Conv"), 1);
     cr_assert_eq(first_live(&opt->l.g, "Conv")->n_in, 3, "the folded conv has a bias");
-    same_outputs(opt, ref, xd, 4, 1e-5f);
+    same_outputs(opt, ref, xd, 4, NULL, 1e-5f);
     nn_model_free(opt);
     nn_model_free(ref);
 }
@@ -180,7 +142,7 @@ Test(passes, fuses_silu_and_residual_into_conv)
     /* c has two readers (silu and relu), so SiLU becomes one node, not a post-op */
     cr_assert_eq(live(&opt->l.g, "Sigmoid"), 0);
     cr_assert_eq(live(&opt->l.g, "nn.Silu"), 1);
-    same_outputs(opt, ref, xd, 4, 1e-5f);
+    same_outputs(opt, ref, xd, 4, NULL, 1e-5f);
     nn_model_free(opt);
     nn_model_free(ref);
 
@@ -218,7 +180,7 @@ Test(passes, fuses_silu_and_residual_into_conv)
     }
     cr_assert_eq(silu, 1);
     cr_assert_eq(add, 1);
-    same_outputs(opt2, ref2, xd, 4, 1e-5f);
+    same_outputs(opt2, ref2, xd, 4, NULL, 1e-5f);
     nn_model_free(opt2);
     nn_model_free(ref2);
 }
@@ -247,7 +209,7 @@ Test(passes, gelu_from_erf_fuses_into_matmul)
     cr_assert_eq(live(&opt->l.g, "Erf") + live(&opt->l.g, "Mul") + live(&opt->l.g, "Div"), 0);
     const nn_node *mm = first_live(&opt->l.g, "MatMul");
     cr_assert(mm && mm->n_post == 1 && mm->post[0].kind == NN_POST_GELU);
-    same_outputs(opt, ref, xd, 2, 2e-6f);
+    same_outputs(opt, ref, xd, 2, NULL, 2e-6f);
     nn_model_free(opt);
     nn_model_free(ref);
 }
@@ -283,7 +245,7 @@ Test(passes, layernorm_from_its_pattern)
                  0);
     cr_assert_float_eq(attr_f(first_live(&opt->l.g, "LayerNormalization"), "epsilon", 0), 1e-5f,
                        1e-12f);
-    same_outputs(opt, ref, xd, 3, 1e-5f);
+    same_outputs(opt, ref, xd, 3, NULL, 1e-5f);
     nn_model_free(opt);
     nn_model_free(ref);
 }
@@ -309,7 +271,7 @@ Test(passes, attention_becomes_one_node_in_the_plan)
     ob_node(&g, "MatMul", "pv", (const char *[]){"pr", "x"}, 2, (const char *[]){"y"}, 1, NULL);
     ob_model(&m, &g, 17);
     BOTH(m);
-    same_outputs(opt, ref, xd, 4, 1e-5f);
+    same_outputs(opt, ref, xd, 4, NULL, 1e-5f);
     cr_assert_not_null(opt->plans);
     cr_assert_eq(live(&opt->plans->g, "nn.Attention"), 1);
     cr_assert_eq(live(&opt->plans->g, "Softmax"), 0);
@@ -352,7 +314,7 @@ Test(passes, quantized_conv_chain_becomes_one_node)
     const nn_node *q = first_live(&opt->l.g, "nn.QConv");
     cr_assert(q && q->n_post == 1 && q->post[0].kind == NN_POST_SILU);
     /* the same integers and the same float operations: identical results */
-    same_outputs(opt, ref, xd, 4, 0);
+    same_outputs(opt, ref, xd, 4, NULL, 0);
     nn_model_free(opt);
     nn_model_free(ref);
 }
