@@ -19,6 +19,10 @@ int gateway_base_url(const char *url, char *out, size_t cap);
 int gateway_upstreams_init(err *e);
 void gateway_upstreams_free(void);
 http_client *gateway_upstream(upstream u);
+/* POSTs body (JSON) to a service's path. Returns its JSON object (new reference), or NULL
+ * with e naming the service and path: an upstream 4xx keeps its status (the client's input
+ * was at fault), a 5xx or an answer that is not an object is 502, no answer 502/504. */
+json_t *gateway_call(upstream u, const char *path, json_t *body, err *e);
 
 /* Route groups, each registered by gateway_init. */
 void gateway_proxy_routes(http_server *s);

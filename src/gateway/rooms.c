@@ -93,25 +93,13 @@ static void get(http_req *rq, http_res *rs, void *ud)
 
 /* ---------------------------------------------------------------- the worker */
 
-/* POSTs body to a service; returns its JSON object or NULL with *error set (malloc'ed). */
-static json_t *step(upstream u, const char *service, const char *path, json_t *body, char **error)
+/* One step of a job: the service's answer, or NULL with *error (malloc'ed). */
+static json_t *step(upstream u, const char *path, json_t *body, char **error)
 {
-    json_t *out = NULL;
-    long status = 0;
     err e = {0};
-    if (http_client_json(gateway_upstream(u), "POST", path, body, &status, &out, &e) != 0) {
-        *error = xasprintf("%s service error: %s", service, e.msg);
-        return NULL;
-    }
-    if (status == 200 && json_is_object(out)) return out;
-    json_t *detail = json_object_get(out, "detail");
-    char *text = json_is_string(detail) ? xstrdup(json_string_value(detail))
-                 : detail               ? http_json_dumps(detail, NULL)
-                                        : xstrdup("no explanation given");
-    *error = xasprintf("%s service (%s) answered HTTP %ld: %s", service, path, status, text);
-    free(text);
-    json_decref(out);
-    return NULL;
+    json_t *out = gateway_call(u, path, body, &e);
+    if (!out) *error = xstrdup(e.msg);
+    return out;
 }
 
 /* Runs one job's pipeline; returns the result object or NULL with *error. */
@@ -122,22 +110,22 @@ static json_t *run(json_t *job, char **error)
     json_t *req, *det, *seg = NULL, *adv = NULL, *gen = NULL, *result = NULL;
 
     req = json_pack("{s:s}", "image_b64", image);
-    det = step(UPSTREAM_DETECT, "detect", "/detect", req, error);
+    det = step(UPSTREAM_DETECT, "/detect", req, error);
     json_decref(req);
     if (!det) return NULL;
     json_t *bboxes = json_object_get(det, "bboxes");
     req = json_pack("{s:s,s:O}", "image_b64", image, "bboxes", bboxes ? bboxes : json_null());
-    seg = step(UPSTREAM_SEGMENT, "segment", "/segment", req, error);
+    seg = step(UPSTREAM_SEGMENT, "/segment", req, error);
     json_decref(req);
     if (!seg) goto done;
     json_t *masks = json_object_get(seg, "masks");
     req = json_pack("{s:O,s:O}", "masks", masks ? masks : json_null(), "prompt", prompt);
-    adv = step(UPSTREAM_ADVISE, "advise", "/advise", req, error);
+    adv = step(UPSTREAM_ADVISE, "/advise", req, error);
     json_decref(req);
     if (!adv) goto done;
     req = json_pack("{s:s,s:O,s:O,s:O}", "image_b64", image, "masks", masks ? masks : json_null(),
                     "prompt", prompt, "options", options);
-    gen = step(UPSTREAM_GENERATE, "generate", "/render", req, error);
+    gen = step(UPSTREAM_GENERATE, "/render", req, error);
     json_decref(req);
     if (!gen) goto done;
     json_t *rendered = json_object_get(gen, "image_b64");

@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const names[UPSTREAM_COUNT] = {
+    [UPSTREAM_DETECT] = "detect",     [UPSTREAM_SEGMENT] = "segment",
+    [UPSTREAM_ADVISE] = "advise",     [UPSTREAM_GENERATE] = "generate",
+    [UPSTREAM_COMMERCE] = "commerce",
+};
+
 static const struct {
     const char *var, *def;
 } defaults[UPSTREAM_COUNT] = {
@@ -60,4 +66,29 @@ void gateway_upstreams_free(void)
 http_client *gateway_upstream(upstream u)
 {
     return clients[u];
+}
+
+json_t *gateway_call(upstream u, const char *path, json_t *body, err *e)
+{
+    json_t *out = NULL;
+    long status = 0;
+    err ce = {0};
+    if (http_client_json(clients[u], "POST", path, body, &status, &out, &ce) != 0) {
+        err_set(e, ce.status, "%s service error: %s", names[u], ce.msg);
+        return NULL;
+    }
+    if (status == 200 && json_is_object(out)) return out;
+    json_t *detail = json_object_get(out, "detail");
+    char *text = json_is_string(detail) ? xstrdup(json_string_value(detail))
+                 : detail               ? http_json_dumps(detail, NULL)
+                                        : xstrdup("no explanation given");
+    if (status == 200)
+        err_set(e, 502, "%s service error: %s did not answer with a JSON object", names[u], path);
+    else if (status >= 400 && status < 500)
+        err_set(e, (int)status, "%s service (%s): %s", names[u], path, text);
+    else
+        err_set(e, 502, "%s service error: %s answered HTTP %ld: %s", names[u], path, status, text);
+    free(text);
+    json_decref(out);
+    return NULL;
 }

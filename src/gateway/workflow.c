@@ -17,32 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* POSTs body to the service and returns its JSON object, or answers rs and returns NULL. */
-static json_t *call(upstream u, const char *service, const char *path, json_t *body, http_res *rs)
+/* One step of the workflow: the service's answer, or NULL after answering rs with its error. */
+static json_t *call(upstream u, const char *path, json_t *body, http_res *rs)
 {
-    json_t *out = NULL;
-    long status = 0;
     err e = {0};
-    if (http_client_json(gateway_upstream(u), "POST", path, body, &status, &out, &e) != 0) {
-        http_res_error(rs, e.status, "%s service error: %s", service, e.msg);
-        return NULL;
-    }
-    if (status == 200 && json_is_object(out)) return out;
-    json_t *detail = json_object_get(out, "detail");
-    char *text = json_is_string(detail) ? xstrdup(json_string_value(detail))
-                 : detail               ? http_json_dumps(detail, NULL)
-                                        : xstrdup("no explanation given");
-    if (status == 200)
-        http_res_error(rs, 502, "%s service error: %s did not answer with a JSON object", service,
-                       path);
-    else if (status >= 400 && status < 500)
-        http_res_error(rs, (int)status, "%s service (%s): %s", service, path, text);
-    else
-        http_res_error(rs, 502, "%s service error: %s answered HTTP %ld: %s", service, path, status,
-                       text);
-    free(text);
-    json_decref(out);
-    return NULL;
+    json_t *out = gateway_call(u, path, body, &e);
+    if (!out) http_res_err(rs, &e);
+    return out;
 }
 
 /* Appends s to the array unless it is there already. */
@@ -194,7 +175,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
     json_t *objects = json_array(), *boxes_to_cut = json_array(), *specs = json_object();
 
     req = json_pack("{s:s}", "image_b64", image);
-    det = call(UPSTREAM_DETECT, "detect", "/detect", req, rs);
+    det = call(UPSTREAM_DETECT, "/detect", req, rs);
     json_decref(req);
     if (!det) goto done;
     json_t *bboxes = json_object_get(det, "bboxes");
@@ -204,7 +185,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
     }
 
     req = json_pack("{s:s,s:O}", "image_b64", image, "objects_detected", objects);
-    cond = call(UPSTREAM_ADVISE, "advise", "/condition/detect", req, rs);
+    cond = call(UPSTREAM_ADVISE, "/condition/detect", req, rs);
     json_decref(req);
     if (!cond) goto done;
     json_t *conditions = json_object_get(cond, "condition_estimates");
@@ -215,7 +196,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
 
     req = json_pack("{s:O,s:O,s:s}", "item_conditions", conditions, "user_selection", pf.selection,
                     "budget", pf.budget);
-    plan = call(UPSTREAM_ADVISE, "advise", "/advise/reason-upgrades", req, rs);
+    plan = call(UPSTREAM_ADVISE, "/advise/reason-upgrades", req, rs);
     json_decref(req);
     if (!plan) goto done;
     json_t *replace = json_object_get(plan, "replace"), *keep = json_object_get(plan, "keep");
@@ -234,7 +215,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
     }
     if (json_array_size(boxes_to_cut)) {
         req = json_pack("{s:s,s:O}", "image_b64", image, "bboxes", boxes_to_cut);
-        seg = call(UPSTREAM_SEGMENT, "segment", "/segment", req, rs);
+        seg = call(UPSTREAM_SEGMENT, "/segment", req, rs);
         json_decref(req);
         if (!seg) goto done;
         masks = mask_images(json_object_get(seg, "masks"), replace, w, h, rs);
@@ -250,7 +231,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
         "warm beige", "accent", "soft grey", "textiles", "off-white", "materials", materials);
     req = json_pack("{s:o,s:s,s:O}", "base_design", base_design, "budget", pf.budget,
                     "item_selection", replace);
-    refined = call(UPSTREAM_ADVISE, "advise", "/advise/refine-budget", req, rs);
+    refined = call(UPSTREAM_ADVISE, "/advise/refine-budget", req, rs);
     json_decref(req);
     if (!refined) goto done;
     json_t *detailed = json_object_get(refined, "detailed_specs");
@@ -268,7 +249,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
                     "material_specs", specs, "replace_items", replace, "budget", pf.budget, "masks",
                     masks ? masks : json_null(), "mode", "balanced");
     free(prompt);
-    gen = call(UPSTREAM_GENERATE, "generate", "/generate/budget-aware", req, rs);
+    gen = call(UPSTREAM_GENERATE, "/generate/budget-aware", req, rs);
     json_decref(req);
     if (!gen) goto done;
     const char *generated = json_string_value(json_object_get(gen, "image_b64"));
@@ -279,7 +260,7 @@ static void enhanced(http_req *rq, http_res *rs, void *ud)
         goto done;
     }
     req = json_pack("{s:s,s:O}", "generated_image_b64", generated, "replaced_items", replace);
-    analysis = call(UPSTREAM_GENERATE, "generate", "/generate/analyze-output", req, rs);
+    analysis = call(UPSTREAM_GENERATE, "/generate/analyze-output", req, rs);
     json_decref(req);
     if (!analysis) goto done;
 

@@ -219,7 +219,7 @@ def test_rooms_failure_and_unknown_job(gw):
                 break
             time.sleep(0.05)
         assert state["status"] == "failed" and state["result"] is None
-        assert state["error"] == "segment service (/segment) answered HTTP 422: bbox 0: x2 must be greater than x1"
+        assert state["error"] == "segment service (/segment): bbox 0: x2 must be greater than x1"
     finally:
         Stub.fail.clear()
     r = requests.get(gw.url("/rooms/no-such-job"))
