@@ -291,7 +291,7 @@ static void *sess_create(const nn_plan *p, const nn_step *step, err *e)
 
 static const nn_sess_ops dnn_sess_ops = {sess_create, sess_destroy};
 
-static bool is_ref(dnnl_primitive_desc_t pd)
+bool dnn_is_ref(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
@@ -309,7 +309,7 @@ dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t des
             pd = NULL;
         dnnl_primitive_attr_destroy(attr);
     }
-    if (pd && !(p->n->n_post && is_ref(pd))) return pd;
+    if (pd && !(p->n->n_post && dnn_is_ref(pd))) return pd;
     if (pd) dnnl_primitive_desc_destroy(pd);
     pd = NULL;
     /* oneDNN keeps the post-ops before the first GELU (a bias, a residual add): they cost
@@ -327,7 +327,7 @@ dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t des
                 pd = NULL;
             dnnl_primitive_attr_destroy(attr);
         }
-        if (pd && !is_ref(pd)) {
+        if (pd && !dnn_is_ref(pd)) {
             st->post_from = keep;
             st->blocked = layout != NN_L_PLAIN;
             st->phys = (int64_t)(layout_bytes(y, layout) / sizeof(float));
@@ -424,4 +424,30 @@ int dnn_run(nn_exec *x)
         }
     }
     return 0;
+}
+
+static int dnn_run_bf16(nn_exec *x)
+{
+    const dnn_bf16_state *s = x->state;
+    const uint32_t *src = x_in(x, 0);
+    uint16_t *dst = x->scratch;
+    int nt = par_threads(x, s->phys);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < s->phys; i++) {
+        uint32_t v = src[i];
+        /* round to nearest even, as nn_f32_to_bf16; NaN stays a quiet NaN */
+        dst[i] = (v & 0x7fffffffu) > 0x7f800000u
+                     ? (uint16_t)((v >> 16) | 0x40)
+                     : (uint16_t)((v + 0x7fffu + ((v >> 16) & 1)) >> 16);
+    }
+    return dnn_run(x);
+}
+
+void dnn_bf16_finish(nn_prep *p, dnn_bf16_state *bs, int64_t phys)
+{
+    bs->phys = phys;
+    size_t copy = ((size_t)phys * sizeof(uint16_t) + 63) / 64 * 64;
+    bs->d.scratch_off = copy;
+    p->scratch = copy + bs->d.scratch;
+    p->run = dnn_run_bf16;
 }

@@ -61,6 +61,8 @@ dnnl_primitive_attr_t dnn_attr_n(nn_prep *p, dnn_state *st, const dnnl_memory_de
  * applied by us after the primitive (st->posts_ours, st->post_from). NULL on failure. */
 dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
                              const dnnl_memory_desc_t *dst_md);
+/* Whether oneDNN would run the primitive with its slow reference code. */
+bool dnn_is_ref(const_dnnl_primitive_desc_t pd);
 /* Finishes a state from a primitive descriptor: creates the primitive, records the
  * scratchpad size and sets p->run/state/free_state/scratch/sess. Takes ownership of pd. */
 int dnn_finish(nn_prep *p, dnn_state *st, dnnl_primitive_desc_t pd, err *e);
@@ -72,5 +74,16 @@ int dnn_arg_const(dnn_state *st, int arg, const void *src, const dnnl_memory_des
                   const dnnl_memory_desc_t *want);
 void dnn_state_free(void *state);
 int dnn_run(nn_exec *x);
+
+/* --precision bf16: a convolution or product reads a bf16 copy of its input 0, made in its
+ * scratch just before it runs (the source argument is DNN_VALUE_SCRATCH), with bf16
+ * weights, accumulates in f32 and writes f32. The values between operators stay f32; only
+ * the products lose precision (8 bits of mantissa in). */
+typedef struct dnn_bf16_state {
+    dnn_state d;  /* first: dnn_state_free frees the whole */
+    int64_t phys; /* elements of input 0's buffer (blocked layouts are padded) */
+} dnn_bf16_state;
+/* After dnn_finish: makes room for the copy before oneDNN's scratchpad and sets the run. */
+void dnn_bf16_finish(nn_prep *p, dnn_bf16_state *bs, int64_t phys);
 
 #endif

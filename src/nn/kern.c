@@ -13,6 +13,8 @@ int nn_cpu_has(const char *isa)
     if (!strcmp(isa, "avx512"))
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    if (!strcmp(isa, "avx512_bf16"))
+        return nn_cpu_has("avx512") && __builtin_cpu_supports("avx512bf16");
     return 0;
 }
 

@@ -74,7 +74,8 @@ extern const nn_kernels nn_kern_avx512;
 /* The best table the CPU supports, or the one asked for (NN_ISA_* from nn.h; a table the
  * CPU lacks falls back to the best it has). */
 const nn_kernels *nn_kernels_pick(int isa);
-/* Whether the CPU can run a table: "scalar", "avx2", "avx512". */
+/* Whether the CPU can run a table: "scalar", "avx2", "avx512"; "avx512_bf16": whether it
+ * has the bfloat16 dot products oneDNN's bf16 convolutions need. */
 int nn_cpu_has(const char *isa);
 
 #endif

@@ -117,12 +117,16 @@ static nn_model *model_from(const uint8_t *buf, size_t len, const char *path, nn
     return m;
 }
 
-/* oneDNN 2.6 ignores the bf16 math mode for f32 CPU primitives, so bf16 would need bf16
- * tensors end to end: not built yet. */
+/* bf16 runs convolutions on the CPU's bfloat16 dot products; without them oneDNN would use
+ * its reference code, far slower than fp32. */
 static bool params_ok(const char *path, const nn_model_params *p, err *e)
 {
-    if (p && p->precision != NN_PRECISION_FP32) {
-        err_set(e, 400, "%s: bf16 precision is not available yet; use fp32", path);
+    if (p && p->precision != NN_PRECISION_FP32 && p->precision != NN_PRECISION_BF16) {
+        err_set(e, 400, "%s: unknown precision %d", path, (int)p->precision);
+        return false;
+    }
+    if (p && p->precision == NN_PRECISION_BF16 && !nn_cpu_has("avx512_bf16")) {
+        err_set(e, 400, "%s: bf16 precision needs a CPU with avx512_bf16; use fp32", path);
         return false;
     }
     return true;

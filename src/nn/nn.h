@@ -90,8 +90,8 @@ typedef struct nn_value_info {
 
 typedef enum nn_precision {
     NN_PRECISION_FP32 = 0,
-    /* Convolutions and matrix products in bfloat16 where the CPU has avx512_bf16.
-     * Not available yet: loading with it fails (400). */
+    /* Convolutions in bfloat16 (inputs and weights rounded to bf16, f32 accumulation and
+     * outputs; every other operator f32). Needs avx512_bf16: loading fails (400) without. */
     NN_PRECISION_BF16 = 1,
 } nn_precision;
 

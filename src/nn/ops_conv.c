@@ -336,9 +336,10 @@ static bool conv_dnn_ok(const nn_prep *p)
     return true;
 }
 
-static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
+/* Sets up the oneDNN (de)convolution in f32 or, for a bf16 plan, bf16: 1 when done, 0 when
+ * oneDNN has none (bf16: none but its reference code), -1 on error. */
+static int conv_try(nn_prep *p, err *e, bool transpose, bool bf16)
 {
-    if (!conv_dnn_ok(p)) return 0; /* the reference handles it */
     nn_graph *g = p->g;
     nn_node *n = p->n;
     const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *b = node_in(g, n, 2),
@@ -346,14 +347,13 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
     conv_geo c;
     int64_t sp[3];
     if (conv_geometry(g, n, x, w, transpose, &c, sp, e) != 0) return -1;
-    dnnl_data_type_t wdt = p->m->p.precision == NN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t src, dst, wany, wplain, bias;
     int xl = p->plan->buf[n->in[0]].layout, yl = p->plan->buf[n->out[0]].layout;
-    if (dnn_md(&src, x, xl, dnnl_f32) != 0 || dnn_md(&dst, y, yl, dnnl_f32) != 0) return 0;
-    if (weights_md(&wany, w, c.group, transpose, dnnl_f32, true) != 0 ||
+    if (dnn_md(&src, x, xl, dt) != 0 || dnn_md(&dst, y, yl, dnnl_f32) != 0) return 0;
+    if (weights_md(&wany, w, c.group, transpose, dt, true) != 0 ||
         weights_md(&wplain, w, c.group, transpose, dnnl_f32, false) != 0)
         return 0;
-    (void)wdt;
     if (b) dnn_md(&bias, b, NN_L_PLAIN, dnnl_f32);
     dnnl_dims_t strides, dil, pl, pr;
     for (int i = 0; i < c.sp; i++) {
@@ -364,7 +364,8 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
         if (transpose) pr[i] = c.pr[i] - c.out_pad[i];
         if (pr[i] < 0) return 0;
     }
-    dnn_state *st = xcalloc(1, sizeof *st);
+    dnn_bf16_state *bs = xcalloc(1, sizeof *bs);
+    dnn_state *st = &bs->d;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t s;
     if (!transpose) {
@@ -380,16 +381,20 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
             &dst, strides, dil, pl, pr);
         if (s == dnnl_success) pd = dnn_pd(p, st, &dd, &dst);
     }
+    if (pd && bf16 && dnn_is_ref(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+    }
     if (!pd) {
         dnn_state_free(st);
-        if (xl != NN_L_PLAIN || yl != NN_L_PLAIN) {
+        if (!bf16 && (xl != NN_L_PLAIN || yl != NN_L_PLAIN)) {
             node_err(e, p->g, n, 500, "oneDNN has no convolution for this blocked layout");
             return -1;
         }
         return 0;
     }
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    dnn_arg_value(st, DNNL_ARG_SRC, n->in[0], &src);
+    dnn_arg_value(st, DNNL_ARG_SRC, bf16 ? DNN_VALUE_SCRATCH : n->in[0], &src);
     dnn_arg_value(st, DNNL_ARG_DST, n->out[0], &dst);
     if (dnn_arg_const(st, DNNL_ARG_WEIGHTS, w->data, &wplain, wmd) != 0 ||
         (b && dnn_arg_const(st, DNNL_ARG_BIAS, b->data, &bias, &bias) != 0)) {
@@ -397,7 +402,18 @@ static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
         dnn_state_free(st);
         return 0;
     }
-    return dnn_finish(p, st, pd, e);
+    if (dnn_finish(p, st, pd, e) != 0) return -1;
+    if (bf16) dnn_bf16_finish(p, bs, (int64_t)(layout_bytes(x, xl) / sizeof(float)));
+    return 1;
+}
+
+static int prepare_conv_common(nn_prep *p, err *e, bool transpose)
+{
+    if (!conv_dnn_ok(p)) return 0; /* the reference handles it */
+    int r = 0;
+    if (p->m->p.precision == NN_PRECISION_BF16) r = conv_try(p, e, transpose, true);
+    if (r == 0) r = conv_try(p, e, transpose, false);
+    return r < 0 ? -1 : 0;
 }
 
 static int prepare_conv(nn_prep *p, err *e)

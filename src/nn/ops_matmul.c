@@ -122,30 +122,55 @@ static int matmul_ref(nn_exec *x)
     return 0;
 }
 
+static int dnn_matmul_as(nn_prep *p, int a_val, const int64_t *ad, const int64_t *as, int b_val,
+                         const void *b_data, const int64_t *bd, const int64_t *bs, int rank,
+                         const void *bias, int64_t N, bool bf16, err *e);
+
 /* A matmul primitive for A [..., M, K] and B [..., K, N] given as (dims, strides) of the
  * same rank, output plain. B constant: reordered into oneDNN's preferred layout. */
 static int dnn_matmul(nn_prep *p, int a_val, const int64_t *ad, const int64_t *as, int b_val,
                       const void *b_data, const int64_t *bd, const int64_t *bs, int rank,
                       const void *bias, int64_t N, err *e)
 {
+    const nn_value *y = node_out(p->g, p->n, 0);
+    int64_t yd[DNNL_MAX_NDIMS];
+    for (int i = 0; i < rank; i++) yd[i] = i < rank - 2 ? (ad[i] > bd[i] ? ad[i] : bd[i]) : 0;
+    yd[rank - 2] = ad[rank - 2];
+    yd[rank - 1] = bd[rank - 1];
+    if (nn_shape_count(yd, rank) != value_count(y)) return 0;
+    /* bf16: constant weights and a source read in order (its copy is made by element) */
+    int64_t arow[DNNL_MAX_NDIMS];
+    row_strides(ad, rank, arow);
+    bool bf16 = p->m->p.precision == NN_PRECISION_BF16 && b_data &&
+                !memcmp(arow, as, sizeof(int64_t) * (size_t)rank) &&
+                nn_shape_count(ad, rank) == value_count(&p->g->v[a_val]);
+    int r = dnn_matmul_as(p, a_val, ad, as, b_val, b_data, bd, bs, rank, bias, N, bf16, e);
+    if (r == 0 && bf16)
+        r = dnn_matmul_as(p, a_val, ad, as, b_val, b_data, bd, bs, rank, bias, N, false, e);
+    return r < 0 ? -1 : 0;
+}
+
+/* dnn_matmul in f32 or bf16: 1 when set up, 0 when oneDNN has no (fast) primitive, -1 on
+ * error. */
+static int dnn_matmul_as(nn_prep *p, int a_val, const int64_t *ad, const int64_t *as, int b_val,
+                         const void *b_data, const int64_t *bd, const int64_t *bs, int rank,
+                         const void *bias, int64_t N, bool bf16, err *e)
+{
     nn_node *n = p->n;
-    const nn_value *y = node_out(p->g, n, 0);
     dnnl_memory_desc_t src, wts, wplain, dst, bmd;
     int64_t yd[DNNL_MAX_NDIMS], ys[DNNL_MAX_NDIMS];
     for (int i = 0; i < rank; i++) yd[i] = i < rank - 2 ? (ad[i] > bd[i] ? ad[i] : bd[i]) : 0;
     yd[rank - 2] = ad[rank - 2];
     yd[rank - 1] = bd[rank - 1];
     row_strides(yd, rank, ys);
-    if (nn_shape_count(yd, rank) != value_count(y)) return 0;
-    if (dnn_md_strided(&src, rank, ad, as, dnnl_f32) ||
-        dnn_md_strided(&dst, rank, yd, ys, dnnl_f32) ||
+    dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    if (dnn_md_strided(&src, rank, ad, as, dt) || dnn_md_strided(&dst, rank, yd, ys, dnnl_f32) ||
         dnn_md_strided(&wplain, rank, bd, bs, dnnl_f32))
         return 0;
     if (b_data) {
         dnnl_dims_t d;
         for (int i = 0; i < rank; i++) d[i] = bd[i];
-        if (dnnl_memory_desc_init_by_tag(&wts, rank, d, dnnl_f32, dnnl_format_tag_any) !=
-            dnnl_success)
+        if (dnnl_memory_desc_init_by_tag(&wts, rank, d, dt, dnnl_format_tag_any) != dnnl_success)
             return 0;
     } else {
         wts = wplain;
@@ -157,16 +182,21 @@ static int dnn_matmul(nn_prep *p, int a_val, const int64_t *ad, const int64_t *a
         row_strides(bdim, rank, bstr);
         dnn_md_strided(&bmd, rank, bdim, bstr, dnnl_f32);
     }
-    dnn_state *st = xcalloc(1, sizeof *st);
+    dnn_bf16_state *bst = xcalloc(1, sizeof *bst);
+    dnn_state *st = &bst->d;
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
     if (dnnl_matmul_desc_init(&md, &src, &wts, bias ? &bmd : NULL, &dst) == dnnl_success)
         pd = dnn_pd(p, st, &md, &dst);
+    if (pd && bf16 && dnn_is_ref(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+    }
     if (!pd) {
         dnn_state_free(st);
         return 0;
     }
-    dnn_arg_value(st, DNNL_ARG_SRC, a_val, &src);
+    dnn_arg_value(st, DNNL_ARG_SRC, bf16 ? DNN_VALUE_SCRATCH : a_val, &src);
     dnn_arg_value(st, DNNL_ARG_DST, n->out[0], &dst);
     int rc = 0;
     if (b_data) {
@@ -181,7 +211,9 @@ static int dnn_matmul(nn_prep *p, int a_val, const int64_t *ad, const int64_t *a
         dnn_state_free(st);
         return 0;
     }
-    return dnn_finish(p, st, pd, e);
+    if (dnn_finish(p, st, pd, e) != 0) return -1;
+    if (bf16) dnn_bf16_finish(p, bst, nn_shape_count(ad, rank));
+    return 1;
 }
 
 /* A few rows times a wide activation (SAM's 4 x 32 by 32 x 65536 mask product): oneDNN's

@@ -2,6 +2,7 @@
  * once as planned (constant weights, passes on: the fast path) and once through the
  * reference kernels (the weights are a graph input "w" and the passes are off, so nothing
  * is prepared), and compares the outputs. */
+#include "nn/kern.h"
 #include "nn/nn_impl.h"
 #include "onnx_build.h"
 
@@ -298,4 +299,81 @@ Test(fastpaths, gelu_after_the_posts_onednn_keeps)
     }
     nn_model_free(fast);
     nn_model_free(ref);
+}
+
+/* Loads m in bf16 and fp32 and requires output 0 on input x to differ by no more than
+ * bf16 rounding of its products (and not be equal: the bf16 path ran). Where the CPU lacks
+ * avx512_bf16, requires loading in bf16 to say why it cannot. */
+static void bf16_close_to_fp32(ob *m, const int64_t *xd, int rank)
+{
+    nn_model_params p = nn_model_default_params();
+    p.threads = 2;
+    p.precision = NN_PRECISION_BF16;
+    err e = {0};
+    nn_model *bf = nn_model_load_memory(m->buf, m->len, "test.onnx", &p, &e);
+    if (!nn_cpu_has("avx512_bf16")) {
+        cr_assert_null(bf);
+        cr_assert_eq(e.status, 400);
+        cr_assert(strstr(e.msg, "avx512_bf16"), "%s", e.msg);
+        return;
+    }
+    cr_assert_not_null(bf, "%s", e.msg);
+    nn_model *fp = load(m, true);
+    nn_tensor x = {.dtype = NN_F32, .rank = rank};
+    memcpy(x.shape, xd, sizeof(int64_t) * (size_t)rank);
+    int64_t n = nn_tensor_count(&x);
+    x.data = malloc((size_t)n * 4);
+    fill(x.data, n, 23);
+    nn_session *sa = nn_session_new(bf, &e), *sb = nn_session_new(fp, &e);
+    cr_assert(nn_session_set_input(sa, "x", &x, &e) == 0 && nn_session_run(sa, &e) == 0);
+    cr_assert(nn_session_set_input(sb, "x", &x, &e) == 0 && nn_session_run(sb, &e) == 0);
+    const nn_tensor *ta = nn_session_output_at(sa, 0), *tb = nn_session_output_at(sb, 0);
+    const float *ya = ta->data, *yb = tb->data;
+    /* a few hundred products of values rounded to 8-bit mantissas */
+    float worst = 0, ref = 0;
+    for (int64_t i = 0; i < nn_tensor_count(tb); i++) {
+        worst = fmaxf(worst, fabsf(ya[i] - yb[i]));
+        ref = fmaxf(ref, fabsf(yb[i]));
+    }
+    cr_assert(worst > 0 && worst <= 1e-2f * ref, "max diff %g of max %g", worst, ref);
+    nn_session_free(sa);
+    nn_session_free(sb);
+    nn_model_free(bf);
+    nn_model_free(fp);
+    free(x.data);
+}
+
+/* --precision bf16: convolutions and products with constant weights on bf16 inputs and
+ * weights, f32 accumulation and outputs. */
+Test(fastpaths, bf16_products_stay_within_bf16_rounding)
+{
+    ob g = {0}, m = {0}, at = {0};
+    const int64_t xd[4] = {1, 32, 12, 10}, wd[4] = {48, 32, 3, 3};
+    float w[48 * 32 * 9], b[48];
+    fill(w, 48 * 32 * 9, 21);
+    fill(b, 48, 22);
+    ob_input(&g, "x", NN_F32, xd, 4);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_initializer(&g, "w", NN_F32, wd, 4, w);
+    ob_initializer(&g, "b", NN_F32, &wd[0], 1, b);
+    ob_attr_ints(&at, "pads", (const int64_t[]){1, 1, 1, 1}, 4);
+    ob_node(&g, "Conv", "c", (const char *[]){"x", "w", "b"}, 3, (const char *[]){"y"}, 1, &at);
+    ob_model(&m, &g, 17);
+    bf16_close_to_fp32(&m, xd, 4);
+    free(m.buf);
+
+    ob g2 = {0}, m2 = {0};
+    const int64_t ad[2] = {64, 96}, bd[2] = {96, 80};
+    float wm[96 * 80], bm[80];
+    fill(wm, 96 * 80, 24);
+    fill(bm, 80, 25);
+    ob_input(&g2, "x", NN_F32, ad, 2);
+    ob_output(&g2, "y", NN_F32, NULL, -1);
+    ob_initializer(&g2, "w", NN_F32, bd, 2, wm);
+    ob_initializer(&g2, "b", NN_F32, &bd[1], 1, bm);
+    ob_node(&g2, "MatMul", "mm", (const char *[]){"x", "w"}, 2, (const char *[]){"p"}, 1, NULL);
+    ob_node(&g2, "Add", "a", (const char *[]){"p", "b"}, 2, (const char *[]){"y"}, 1, NULL);
+    ob_model(&m2, &g2, 17);
+    bf16_close_to_fp32(&m2, ad, 2);
+    free(m2.buf);
 }
