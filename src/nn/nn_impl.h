@@ -412,6 +412,7 @@ int pass_fuse_activation(nn_graph *g);
 int pass_gelu(nn_graph *g);
 int pass_layernorm(nn_graph *g);
 int pass_attention(nn_graph *g);
+int pass_conv_nhwc(nn_graph *g);
 int pass_qconv(nn_graph *g);
 /* Runs the passes in order: at load (what needs no input shapes) and in each plan (the
  * pattern passes again, now that every shape is known, and attention). */

@@ -153,9 +153,11 @@ static int infer_convtranspose(nn_graph *g, nn_node *n, err *e)
 
 /* Direct convolution over up to 3 spatial dims, accumulating in double: slow, obviously
  * right, used for constant folding, odd cases and as the reference in tests. */
-static int conv_ref(nn_exec *x)
+/* The direct loop; xv and yv describe input and output as [N, C, spatial...] whatever
+ * their values say (nn.ConvNHWC passes views), nhwc says where channels are in memory. */
+static int conv_ref_as(nn_exec *x, const nn_value *xv, const nn_value *yv, bool nhwc)
 {
-    const nn_value *xv = x_vin(x, 0), *wv = x_vin(x, 1), *yv = x_vout(x, 0);
+    const nn_value *wv = x_vin(x, 1);
     conv_geo c;
     int64_t sp[3];
     if (conv_geometry((nn_graph *)x->g, x->n, xv, wv, false, &c, sp, x->e) != 0) return -1;
@@ -196,9 +198,10 @@ static int conv_ref(nn_exec *x)
                                     for (int64_t k2 = 0; k2 < k[2]; k2++) {
                                         int64_t i2 = o2 * s[2] - pl[2] + k2 * d[2];
                                         if (i2 < 0 || i2 >= in[2]) continue;
+                                        int64_t at = (i0 * in[1] + i1) * in[2] + i2;
                                         double xv_ = get_num(X, t,
-                                                             (nb * C + ch) * isz +
-                                                                 (i0 * in[1] + i1) * in[2] + i2);
+                                                             nhwc ? (nb * isz + at) * C + ch
+                                                                  : (nb * C + ch) * isz + at);
                                         double wv_ = get_num(W, t,
                                                              (m * cg + ci) * ksz +
                                                                  (k0 * k[1] + k1) * k[2] + k2);
@@ -207,11 +210,18 @@ static int conv_ref(nn_exec *x)
                                 }
                             }
                         }
-                        put_num(Y, t, (nb * M + m) * osz + (o0 * out[1] + o1) * out[2] + o2, acc);
+                        int64_t at = (o0 * out[1] + o1) * out[2] + o2;
+                        put_num(Y, t, nhwc ? (nb * osz + at) * M + m : (nb * M + m) * osz + at,
+                                acc);
                     }
         }
-    if (t == NN_F32) post_apply(x, Y, yv);
+    if (t == NN_F32) post_apply(x, Y, x_vout(x, 0));
     return 0;
+}
+
+static int conv_ref(nn_exec *x)
+{
+    return conv_ref_as(x, x_vin(x, 0), x_vout(x, 0), false);
 }
 
 static int convtranspose_ref(nn_exec *x)
@@ -557,8 +567,112 @@ static int prepare_convtranspose(nn_prep *p, err *e)
     return prepare_conv_common(p, e, true);
 }
 
+/* ---------------------------------------------------------------- nn.ConvNHWC */
+
+/* nn.ConvNHWC(X [N, H*W, C], W, B), Conv's attributes plus in_h, in_w: a 2-D convolution
+ * on tokens, the channels-last layout transformer blocks keep, writing [N, OH*OW, Co].
+ * pass_conv_nhwc puts it where a Conv sat between Transpose/Reshape pairs that turned
+ * tokens into NCHW and back (TinyViT's local convolutions): oneDNN reads and writes the
+ * tokens by strides, and the two transposes and two layout conversions are not run. */
+static int nhwc_views(nn_graph *g, const nn_node *n, nn_value *xv4, nn_value *yv4, err *e)
+{
+    const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1);
+    int64_t H = attr_i(n, "in_h", 0), W = attr_i(n, "in_w", 0);
+    if (x->rank != 3 || !w || w->rank != 4 || H <= 0 || W <= 0 || H * W != x->dims[1]) {
+        node_err(e, g, n, 400, "needs [N, H*W, C] tokens and 4-D weights");
+        return -1;
+    }
+    *xv4 = *x;
+    xv4->rank = 4;
+    int64_t xd[4] = {x->dims[0], x->dims[2], H, W};
+    memcpy(xv4->dims, xd, sizeof xd);
+    conv_geo c;
+    int64_t sp[3];
+    if (conv_geometry(g, n, xv4, w, false, &c, sp, e) != 0) return -1;
+    if (w->dims[1] * c.group != xd[1] || w->dims[0] % c.group) {
+        node_err(e, g, n, 400, "weights do not fit %lld channels", (long long)xd[1]);
+        return -1;
+    }
+    *yv4 = *xv4;
+    int64_t yd[4] = {xd[0], w->dims[0], sp[0], sp[1]};
+    memcpy(yv4->dims, yd, sizeof yd);
+    return 0;
+}
+
+static int infer_convnhwc(nn_graph *g, nn_node *n, err *e)
+{
+    if (need_inputs(g, n, 2, 3, e)) return -1;
+    nn_value xv4, yv4;
+    if (nhwc_views(g, n, &xv4, &yv4, e) != 0) return -1;
+    int64_t d[3] = {yv4.dims[0], yv4.dims[2] * yv4.dims[3], yv4.dims[1]};
+    set_out(g, n, 0, node_in(g, n, 0)->dtype, 3, d);
+    return 0;
+}
+
+static int convnhwc_ref(nn_exec *x)
+{
+    nn_value xv4, yv4;
+    if (nhwc_views((nn_graph *)x->g, x->n, &xv4, &yv4, x->e) != 0) return -1;
+    return conv_ref_as(x, &xv4, &yv4, true);
+}
+
+static int prepare_convnhwc(nn_prep *p, err *e)
+{
+    if (!conv_dnn_ok(p)) return 0;
+    nn_graph *g = p->g;
+    nn_node *n = p->n;
+    const nn_value *w = node_in(g, n, 1), *b = node_in(g, n, 2);
+    nn_value xv4, yv4;
+    if (nhwc_views(g, n, &xv4, &yv4, e) != 0) return -1;
+    conv_geo c;
+    int64_t sp[3];
+    if (conv_geometry(g, n, &xv4, w, false, &c, sp, e) != 0) return -1;
+    const int64_t *xd = xv4.dims, *yd = yv4.dims;
+    int64_t xs[4] = {xd[2] * xd[3] * xd[1], 1, xd[3] * xd[1], xd[1]};
+    int64_t ys[4] = {yd[2] * yd[3] * yd[1], 1, yd[3] * yd[1], yd[1]};
+    dnnl_memory_desc_t src, dst, wany, wplain, bias;
+    if (dnn_md_strided(&src, 4, xd, xs, dnnl_f32) || dnn_md_strided(&dst, 4, yd, ys, dnnl_f32) ||
+        weights_md(&wany, w, c.group, false, dnnl_f32, true) != 0 ||
+        weights_md(&wplain, w, c.group, false, dnnl_f32, false) != 0)
+        return 0;
+    if (b) dnn_md(&bias, b, NN_L_PLAIN, dnnl_f32);
+    dnnl_dims_t strides, dil, pl, pr;
+    for (int i = 0; i < 2; i++) {
+        strides[i] = c.s[i];
+        dil[i] = c.d[i] - 1;
+        pl[i] = c.pl[i];
+        pr[i] = c.pr[i];
+    }
+    dnn_state *st = xcalloc(1, sizeof *st);
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_dilated_convolution_forward_desc_init(
+            &cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany, b ? &bias : NULL,
+            &dst, strides, dil, pl, pr) == dnnl_success)
+        pd = dnn_pd(p, st, &cd, &dst);
+    if (pd && dnn_is_ref(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+    }
+    if (!pd) {
+        dnn_state_free(st);
+        return 0;
+    }
+    const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnn_arg_value(st, DNNL_ARG_SRC, n->in[0], &src);
+    dnn_arg_value(st, DNNL_ARG_DST, n->out[0], &dst);
+    if (dnn_arg_const(st, DNNL_ARG_WEIGHTS, w->data, &wplain, wmd) != 0 ||
+        (b && dnn_arg_const(st, DNNL_ARG_BIAS, b->data, &bias, &bias) != 0)) {
+        dnnl_primitive_desc_destroy(pd);
+        dnn_state_free(st);
+        return 0;
+    }
+    return dnn_finish(p, st, pd, e);
+}
+
 const nn_op nn_ops_conv[] = {
     {"Conv", infer_conv, conv_ref, prepare_conv, 0, 0},
     {"ConvTranspose", infer_convtranspose, convtranspose_ref, prepare_convtranspose, 0, 0},
+    {"nn.ConvNHWC", infer_convnhwc, convnhwc_ref, prepare_convnhwc, 0, 0},
     {NULL, NULL, NULL, NULL, 0, 0},
 };

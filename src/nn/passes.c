@@ -34,6 +34,7 @@ int nn_passes_plan(nn_graph *g)
 {
     /* attention first: the activation fusion would otherwise take its scale and bias */
     int total = pass_attention(g);
+    total += pass_conv_nhwc(g);
     total += pass_gelu(g);
     total += pass_layernorm(g);
     total += pass_fuse_activation(g);

@@ -377,3 +377,85 @@ Test(fastpaths, bf16_products_stay_within_bf16_rounding)
     bf16_close_to_fp32(&m2, ad, 2);
     free(m2.buf);
 }
+
+/* TinyViT's local convolution on tokens: Transpose (0, 2, 1) and Reshape to NCHW, a
+ * depthwise 3x3 Conv, Reshape and Transpose back. The plan runs one nn.ConvNHWC on the
+ * tokens instead: with a constant bias on oneDNN, with the bias a graph input on the
+ * reference loop. */
+static void tokens_conv_model(ob *m, bool bias_input)
+{
+    ob g = {0}, t0 = {0}, t1 = {0}, at = {0};
+    const int64_t td[3] = {2, 30, 32}, nchw[4] = {2, 32, 6, 5}, back[3] = {2, 32, 30},
+                  wd[4] = {32, 1, 3, 3}, bd = 32;
+    float w[32 * 9], b[32];
+    fill(w, 32 * 9, 31);
+    fill(b, 32, 32);
+    ob_input(&g, "x", NN_F32, td, 3);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    if (bias_input)
+        ob_input(&g, "b", NN_F32, &bd, 1);
+    else
+        ob_initializer(&g, "b", NN_F32, &bd, 1, b);
+    ob_initializer(&g, "w", NN_F32, wd, 4, w);
+    ob_initializer(&g, "nchw", NN_I64, (const int64_t[]){4}, 1, nchw);
+    ob_initializer(&g, "back", NN_I64, (const int64_t[]){3}, 1, back);
+    ob_attr_ints(&t0, "perm", (const int64_t[]){0, 2, 1}, 3);
+    ob_node(&g, "Transpose", "t0", (const char *[]){"x"}, 1, (const char *[]){"xt"}, 1, &t0);
+    ob_node(&g, "Reshape", "r0", (const char *[]){"xt", "nchw"}, 2, (const char *[]){"xi"}, 1,
+            NULL);
+    ob_attr_ints(&at, "pads", (const int64_t[]){1, 1, 1, 1}, 4);
+    ob_attr_i(&at, "group", 32);
+    ob_node(&g, "Conv", "c", (const char *[]){"xi", "w", "b"}, 3, (const char *[]){"co"}, 1, &at);
+    ob_node(&g, "Reshape", "r1", (const char *[]){"co", "back"}, 2, (const char *[]){"cb"}, 1,
+            NULL);
+    ob_attr_ints(&t1, "perm", (const int64_t[]){0, 2, 1}, 3);
+    ob_node(&g, "Transpose", "t1", (const char *[]){"cb"}, 1, (const char *[]){"y"}, 1, &t1);
+    ob_model(m, &g, 17);
+}
+
+Test(fastpaths, convolution_on_tokens_runs_channels_last)
+{
+    const int64_t td[3] = {2, 30, 32}, bd = 32;
+    for (int bias_input = 0; bias_input < 2; bias_input++) {
+        ob m = {0};
+        tokens_conv_model(&m, bias_input);
+        nn_model *fast = load(&m, true), *ref = load(&m, false);
+        free(m.buf);
+        float x[2 * 30 * 32], b[32];
+        fill(x, 2 * 30 * 32, 33);
+        fill(b, 32, 34);
+        nn_tensor xt = {.dtype = NN_F32, .rank = 3, .data = x}, bt = {.dtype = NN_F32, .rank = 1};
+        memcpy(xt.shape, td, sizeof td);
+        bt.shape[0] = bd;
+        bt.data = b;
+        err e = {0};
+        nn_session *sa = nn_session_new(fast, &e), *sb = nn_session_new(ref, &e);
+        nn_session *ss[2] = {sa, sb};
+        for (int k = 0; k < 2; k++)
+            cr_assert(nn_session_set_input(ss[k], "x", &xt, &e) == 0 &&
+                          (!bias_input || nn_session_set_input(ss[k], "b", &bt, &e) == 0) &&
+                          nn_session_run(ss[k], &e) == 0,
+                      "%s", e.msg);
+        const nn_tensor *ya = nn_session_output_at(sa, 0), *yb = nn_session_output_at(sb, 0);
+        cr_assert(ya->rank == 3 && !memcmp(ya->shape, td, sizeof td));
+        const float *pa = ya->data, *pb = yb->data;
+        for (int i = 0; i < 2 * 30 * 32; i++)
+            cr_assert(fabsf(pa[i] - pb[i]) <= 1e-5f * (1 + fabsf(pb[i])), "y[%d]: %g vs %g", i,
+                      pa[i], pb[i]);
+        int nhwc = 0, others = 0;
+        for (int i = 0; i < fast->plans->g.nn; i++) {
+            const nn_node *n = &fast->plans->g.n[i];
+            if (n->dead) continue;
+            nhwc += !strcmp(n->op_type, "nn.ConvNHWC");
+            others += !strcmp(n->op_type, "Transpose") || !strcmp(n->op_type, "Conv");
+        }
+        cr_assert(nhwc == 1 && others == 0);
+        /* oneDNN's kernel for a constant bias, the reference loop for a computed one */
+        const nn_step *st = step_of(fast, "c");
+        cr_assert_eq(st->run == fast->plans->g.n[st->node].op->run, (bool)bias_input);
+        nn_session_free(sa);
+        nn_session_free(sb);
+        nn_model_free(fast);
+        nn_model_free(ref);
+    }
+}
