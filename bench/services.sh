@@ -22,8 +22,8 @@ requests=${REQUESTS:-15}
 export ARTISTRY_SHARED=${ARTISTRY_SHARED:-$(pwd)/../shared}
 photo=${PHOTO:-$ARTISTRY_SHARED/data/photos/bedroom-wardrobe.webp}
 artistry=$build/artistry
-# OpenMP threads that spin at barriers cost more than they save on a shared machine.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP's wait policy is left to the program (nn_process_init: a short spin), so the
+# engine and the services run as they do in production.
 command -v curl >/dev/null || { echo "bench/services.sh: curl is missing" >&2; exit 1; }
 [ -x "$artistry" ] || { echo "bench/services.sh: build $artistry first (make build)" >&2; exit 1; }
 [ -f "$photo" ] || { echo "bench/services.sh: no photo $photo (ARTISTRY_SHARED?)" >&2; exit 1; }
