@@ -151,10 +151,27 @@ static int infer_convtranspose(nn_graph *g, nn_node *n, err *e)
 
 /* ---------------------------------------------------------------- reference */
 
+/* The geometry of 1 to 3 spatial dims as 3, the missing leading ones of size 1, so one
+ * loop nest serves them all. */
+static void ref_dims(const conv_geo *c, const nn_value *xv, const int64_t *sp, int64_t in[3],
+                     int64_t out[3], int64_t k[3], int64_t s[3], int64_t d[3], int64_t pl[3])
+{
+    for (int o = 0; o < 3; o++) in[o] = out[o] = k[o] = s[o] = d[o] = 1, pl[o] = 0;
+    for (int i = 0; i < c->sp; i++) {
+        int o = 3 - c->sp + i;
+        in[o] = xv->dims[2 + i];
+        out[o] = sp[i];
+        k[o] = c->k[i];
+        s[o] = c->s[i];
+        d[o] = c->d[i];
+        pl[o] = c->pl[i];
+    }
+}
+
 /* Direct convolution over up to 3 spatial dims, accumulating in double: slow, obviously
- * right, used for constant folding, odd cases and as the reference in tests. */
-/* The direct loop; xv and yv describe input and output as [N, C, spatial...] whatever
- * their values say (nn.ConvNHWC passes views), nhwc says where channels are in memory. */
+ * right, used for constant folding, odd cases and as the reference in tests. xv and yv
+ * describe input and output as [N, C, spatial...] whatever their values say (nn.ConvNHWC
+ * passes views); nhwc says where channels are in memory. */
 static int conv_ref_as(nn_exec *x, const nn_value *xv, const nn_value *yv, bool nhwc)
 {
     const nn_value *wv = x_vin(x, 1);
@@ -166,17 +183,8 @@ static int conv_ref_as(nn_exec *x, const nn_value *xv, const nn_value *yv, bool 
     void *Y = x_out(x, 0);
     int64_t N = xv->dims[0], C = xv->dims[1], M = yv->dims[1];
     int64_t cg = C / c.group, mg = M / c.group;
-    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
-            d[3] = {1, 1, 1}, pl[3] = {0};
-    for (int i = 0; i < c.sp; i++) {
-        int o = 3 - c.sp + i;
-        in[o] = xv->dims[2 + i];
-        out[o] = sp[i];
-        k[o] = c.k[i];
-        s[o] = c.s[i];
-        d[o] = c.d[i];
-        pl[o] = c.pl[i];
-    }
+    int64_t in[3], out[3], k[3], s[3], d[3], pl[3];
+    ref_dims(&c, xv, sp, in, out, k, s, d, pl);
     int64_t isz = in[0] * in[1] * in[2], osz = out[0] * out[1] * out[2], ksz = k[0] * k[1] * k[2];
     int nt = par_threads(x, N * M * osz * cg * ksz / 16);
 #pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
@@ -235,17 +243,8 @@ static int convtranspose_ref(nn_exec *x)
     void *Y = x_out(x, 0);
     int64_t N = xv->dims[0], C = xv->dims[1], M = yv->dims[1];
     int64_t cg = C / c.group, mg = M / c.group;
-    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
-            d[3] = {1, 1, 1}, pl[3] = {0};
-    for (int i = 0; i < c.sp; i++) {
-        int o = 3 - c.sp + i;
-        in[o] = xv->dims[2 + i];
-        out[o] = sp[i];
-        k[o] = c.k[i];
-        s[o] = c.s[i];
-        d[o] = c.d[i];
-        pl[o] = c.pl[i];
-    }
+    int64_t in[3], out[3], k[3], s[3], d[3], pl[3];
+    ref_dims(&c, xv, sp, in, out, k, s, d, pl);
     int64_t isz = in[0] * in[1] * in[2], osz = out[0] * out[1] * out[2], ksz = k[0] * k[1] * k[2];
     double *acc = xcalloc((size_t)(N * M * osz + 1), sizeof *acc);
     for (int64_t nb = 0; nb < N; nb++)

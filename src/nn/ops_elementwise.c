@@ -59,9 +59,8 @@ static un_params un_attrs(const nn_node *n, int op)
     un_params p = {0, 0};
     switch (op) {
     case U_ELU:
-        p.a = attr_f(n, "alpha", 1.0f);
-        break;
     case U_CELU:
+    case U_TRELU:
         p.a = attr_f(n, "alpha", 1.0f);
         break;
     case U_SELU:
@@ -74,9 +73,6 @@ static un_params un_attrs(const nn_node *n, int op)
     case U_HSIGMOID:
         p.a = attr_f(n, "alpha", 0.2f);
         p.b = attr_f(n, "beta", 0.5f);
-        break;
-    case U_TRELU:
-        p.a = attr_f(n, "alpha", 1.0f);
         break;
     case U_SHRINK:
         p.a = attr_f(n, "bias", 0.0f);

@@ -698,6 +698,29 @@ static int infer_gather_elements(nn_graph *g, nn_node *n, err *e)
     return 0;
 }
 
+/* GatherElements and ScatterElements: the offset in x (row strides xs) of element o of
+ * the indices, whose coordinate along axis is the index it holds; -1 with the error set
+ * when that index is out of range. */
+static int64_t element_offset(nn_exec *x, const nn_value *xv, const nn_value *iv, int axis,
+                              const int64_t *xs, int64_t o)
+{
+    int64_t rem = o, off = 0;
+    for (int d = iv->rank - 1; d >= 0; d--) {
+        int64_t c = rem % iv->dims[d];
+        rem /= iv->dims[d];
+        if (d == axis) {
+            c = index_at(x_in(x, 1), iv->dtype, o);
+            if (c < 0) c += xv->dims[d];
+            if (c < 0 || c >= xv->dims[d]) {
+                node_err(x->e, x->g, x->n, 400, "index out of range");
+                return -1;
+            }
+        }
+        off += c * xs[d];
+    }
+    return off;
+}
+
 static int run_gather_elements(nn_exec *x)
 {
     const nn_value *xv = x_vin(x, 0), *iv = x_vin(x, 1);
@@ -707,20 +730,8 @@ static int run_gather_elements(nn_exec *x)
     row_strides(xv->dims, xv->rank, xs);
     int64_t cnt = value_count(iv);
     for (int64_t o = 0; o < cnt; o++) {
-        int64_t rem = o, off = 0;
-        for (int d = iv->rank - 1; d >= 0; d--) {
-            int64_t c = rem % iv->dims[d];
-            rem /= iv->dims[d];
-            if (d == axis) {
-                c = index_at(x_in(x, 1), iv->dtype, o);
-                if (c < 0) c += xv->dims[d];
-                if (c < 0 || c >= xv->dims[d]) {
-                    node_err(x->e, x->g, x->n, 400, "index out of range");
-                    return -1;
-                }
-            }
-            off += c * xs[d];
-        }
+        int64_t off = element_offset(x, xv, iv, axis, xs, o);
+        if (off < 0) return -1;
         memcpy((char *)x_out(x, 0) + (size_t)o * es, (const char *)x_in(x, 0) + (size_t)off * es,
                es);
     }
@@ -856,20 +867,8 @@ static int run_scatter_elements(nn_exec *x)
     row_strides(xv->dims, xv->rank, xs);
     const char *u = x_in(x, 2);
     for (int64_t o = 0; o < value_count(iv); o++) {
-        int64_t rem = o, off = 0;
-        for (int d = iv->rank - 1; d >= 0; d--) {
-            int64_t c = rem % iv->dims[d];
-            rem /= iv->dims[d];
-            if (d == axis) {
-                c = index_at(x_in(x, 1), iv->dtype, o);
-                if (c < 0) c += xv->dims[d];
-                if (c < 0 || c >= xv->dims[d]) {
-                    node_err(x->e, x->g, x->n, 400, "index out of range");
-                    return -1;
-                }
-            }
-            off += c * xs[d];
-        }
+        int64_t off = element_offset(x, xv, iv, axis, xs, o);
+        if (off < 0) return -1;
         if (!strcmp(red, "none")) {
             memcpy(y + (size_t)off * es, u + (size_t)o * es, es);
         } else {
