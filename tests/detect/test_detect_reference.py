@@ -6,6 +6,11 @@ confident detection must be on both sides with the same label, its box within 2 
 score within 0.01. The acceptance objects must be there: dog, bicycle and truck in
 dog-bicycle-truck.jpg, a bed in each bedroom photo.
 
+Where they disagree, the engine alone is checked on the very input ONNX Runtime saw: its raw
+output must be within ONNX Runtime's own movement under a one-float-step change of that
+input (dynamically quantised models can be that unstable; see `instability`), or the test
+fails; an unstable model is then held only to finding the named objects.
+
 Prints one line per model and photo with the largest differences (pytest -s)."""
 import base64
 import subprocess
@@ -105,19 +110,23 @@ def reference(family, out, size, in_size):
     return dets
 
 
+def ort_run(model, npy, out):
+    p = subprocess.run(["node", str(REPO / "tests" / "nn" / "ort_run.js"), str(model), "--input",
+                        f"images={npy}", "--output", str(out)], capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stderr
+    name = [f for f in ("output0.npy", "output.npy") if (out / f).exists()][0]
+    return np.load(out / name)
+
+
 def run_ort(model, name, tmp):
-    npy = f"{tmp}/input.npy"
+    npy = tmp / "input.npy"
     p = subprocess.run([artistry_bin(), "detect", str(PHOTOS / name), "--model", str(model),
-                        "--save-input", npy, "--input-only"], capture_output=True, text=True,
+                        "--save-input", str(npy), "--input-only"], capture_output=True, text=True,
                        timeout=900)
     assert p.returncode == 0, p.stderr
     shape = np.load(npy).shape
-    p = subprocess.run(["node", str(REPO / "tests" / "nn" / "ort_run.js"), str(model), "--input",
-                        f"images={npy}", "--output", f"{tmp}/ort"], capture_output=True,
-                       text=True, timeout=900)
-    assert p.returncode == 0, p.stderr
-    out = [f for f in ("output0.npy", "output.npy") if (tmp / "ort" / f).exists()]
-    return np.load(tmp / "ort" / out[0]), (shape[3], shape[2])
+    return ort_run(model, npy, tmp / "ort"), (shape[3], shape[2])
 
 
 def match(ours, ref):
@@ -148,7 +157,6 @@ def match(ours, ref):
 @pytest.fixture(scope="module", params=list(MODEL_CASES))
 def model_service(request):
     model = MODELS / request.param
-    # HTTP_REQUEST_TIMEOUT: the engine runs ConvInteger models slowly for now (tens of s).
     svc = start_detect({"MODEL_PATH": str(model), "DETECT_INTERIOR_FILTER": "false",
                         "HTTP_REQUEST_TIMEOUT": "900"})
     yield request.param, model, svc
@@ -156,23 +164,40 @@ def model_service(request):
 
 
 @pytest.mark.parametrize("name", ["dog-bicycle-truck.jpg", "person-dog-horse.jpg"] + BEDROOMS)
-def engine_fault(model, tmp):
-    """Why the engine alone is at fault, or None: it cannot run the model, or its raw output
-    for the very input ONNX Runtime saw differs from ONNX Runtime's beyond 1e-3 of the
-    output's range (the nn module's own bar for quantised models)."""
+def instability(model, tmp):
+    """When /detect and the reference disagree: a sentence saying the model itself is that
+    unstable at this input, or a failure. The engine runs the very input ONNX Runtime saw;
+    its raw output must either be within 1e-3 of the output's range of ONNX Runtime's (then
+    the difference is in this service's pre- or post-processing: a failure), or no further
+    from it than ONNX Runtime moves itself when each input value moves by at most one float
+    step. Dynamically quantised models can be that unstable: a float difference in the
+    last bit moves a tensor's min or max, hence its scale, and values near a rounding tie
+    quantise one step apart, which later layers amplify."""
     p = subprocess.run([artistry_bin(), "nn", "run", str(model), "--input",
                         f"images={tmp}/input.npy", "--output", f"{tmp}/ours"],
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
-        return f"nn cannot run {model.name}: {p.stderr.strip()}"
+        pytest.fail(f"nn cannot run {model.name}: {p.stderr.strip()}")
     name = [f for f in ("output0.npy", "output.npy") if (tmp / "ort" / f).exists()][0]
     ours, ref = np.load(tmp / "ours" / name), np.load(tmp / "ort" / name)
     diff = float(np.abs(ours - ref).max())
-    if diff > 1e-3 * float(np.abs(ref).max()):
-        share = float((np.abs(ours - ref) > 1e-4).mean())
-        return (f"nn output of {model.name} differs from ONNX Runtime on the same input: "
-                f"max |diff| {diff:.4g} ({share:.1%} of elements above 1e-4)")
-    return None
+    if diff <= 1e-3 * float(np.abs(ref).max()):
+        return None
+    x = np.load(tmp / "input.npy")
+    self_diff = 0.0
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        step = np.spacing(x) * rng.choice([-1.0, 1.0], x.shape) * (rng.random(x.shape) < 0.5)
+        np.save(tmp / f"input-{seed}.npy", (x + step).astype(np.float32))
+        moved = ort_run(model, tmp / f"input-{seed}.npy", tmp / f"ort-{seed}")
+        self_diff = max(self_diff, float(np.abs(moved - ref).max()))
+    if diff > self_diff:
+        pytest.fail(f"nn output of {model.name} differs from ONNX Runtime on the same input by "
+                    f"{diff:.4g}, more than ONNX Runtime's own output moves ({self_diff:.4g}) "
+                    "when the input moves by one float step")
+    return (f"{model.name} is unstable at this input: ONNX Runtime's output moves by "
+            f"{self_diff:.4g} when the input moves by one float step; ours is {diff:.4g} "
+            "from it")
 
 
 def check(svc, file, model, name, tmp):
@@ -212,8 +237,11 @@ def test_matches_onnxruntime(model_service, name, tmp_path):
     problems = check(svc, file, model, name, tmp_path)
     if not problems:
         return
-    # A known failure only when the engine is shown to be at fault; anything else fails.
-    fault = engine_fault(model, tmp_path)
-    if fault:
-        pytest.xfail(f"{fault} (so: {'; '.join(problems)})")
-    pytest.fail("; ".join(problems))
+    why = instability(model, tmp_path)
+    if why is None:
+        pytest.fail("; ".join(problems))
+    # The boxes and scores of an unstable model cannot be held to the reference's; the
+    # objects the acceptance names must still be found.
+    print(f"{why}; so not compared: {'; '.join(problems)}")
+    missing = [p for p in problems if p.startswith(("expected", "no bed", "/detect answered"))]
+    assert not missing, "; ".join(missing)
