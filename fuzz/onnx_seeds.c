@@ -1,9 +1,12 @@
 /* Writes the seed corpus of fuzz_onnx: small models of our own making that cover the
  * loader's paths (initializers, attributes of every kind, Constant nodes, strings, fp16,
- * external data, metadata) and the operators the planner treats specially.
+ * external data, metadata), the operators the planner treats specially, and each graph
+ * pattern a pass rewrites (tests/nn/patterns.h: attention, GELU, LayerNorm over the last
+ * axis and over channels, convolutions on tokens).
  *
  *     ./build-fuzz/fuzz/onnx_seeds fuzz/corpus/onnx */
 #include "../tests/nn/onnx_build.h"
+#include "../tests/nn/patterns.h"
 
 #include <stdio.h>
 
@@ -146,6 +149,21 @@ int main(int argc, char **argv)
     ob_node(&g, "Erf", "er", (const char *[]){"o"}, 1, (const char *[]){"y"}, 1, NULL);
     ob_model(&m, &g, 17);
     save("norm_gemm", &m);
+
+    pat_attention(&m);
+    save("pattern_attention", &m);
+    pat_attention_qkv_split(&m);
+    save("pattern_attention_qkv_split", &m);
+    pat_gelu_posts(&m);
+    save("pattern_gelu_posts", &m);
+    pat_tokens_conv(&m, false);
+    save("pattern_tokens_conv", &m);
+    pat_tokens_conv(&m, true);
+    save("pattern_tokens_conv_bias_input", &m);
+    pat_layernorm(&m);
+    save("pattern_layernorm", &m);
+    pat_channel_norm(&m);
+    save("pattern_channel_norm", &m);
     printf("seeds written to %s\n", dir);
     return 0;
 }

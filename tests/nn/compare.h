@@ -5,6 +5,7 @@
 #define ARTISTRY_TESTS_NN_COMPARE_H
 
 #include "nn/nn.h"
+#include "patterns.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,15 +21,6 @@ static inline nn_model *load_threads(const void *buf, size_t len, bool optimize,
     nn_model *model = nn_model_load_memory(buf, len, "test.onnx", &p, &e);
     cr_assert_not_null(model, "%s", e.msg);
     return model;
-}
-
-/* n values in [-1, 1) from a linear congruential sequence. */
-static inline void fill(float *x, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
 }
 
 /* Runs both models on input "x" (and b also on "w" = w when w is not NULL) and requires

@@ -216,29 +216,9 @@ Test(passes, gelu_from_erf_fuses_into_matmul)
 
 Test(passes, layernorm_from_its_pattern)
 {
-    ob g = {0}, m = {0}, a1 = {0}, a2 = {0};
-    int64_t xd[3] = {2, 3, 16}, dd = 16, ax = -1;
-    float gamma[16], beta[16], two = 2, eps = 1e-5f;
-    fill(gamma, 16, 12);
-    fill(beta, 16, 13);
-    ob_input(&g, "x", NN_F32, xd, 3);
-    ob_output(&g, "y", NN_F32, NULL, -1);
-    ob_initializer(&g, "gamma", NN_F32, &dd, 1, gamma);
-    ob_initializer(&g, "beta", NN_F32, &dd, 1, beta);
-    ob_initializer(&g, "two", NN_F32, NULL, 0, &two);
-    ob_initializer(&g, "eps", NN_F32, NULL, 0, &eps);
-    ob_attr_ints(&a1, "axes", &ax, 1);
-    ob_node(&g, "ReduceMean", "m", (const char *[]){"x"}, 1, (const char *[]){"mean"}, 1, &a1);
-    ob_node(&g, "Sub", "s", (const char *[]){"x", "mean"}, 2, (const char *[]){"d"}, 1, NULL);
-    ob_node(&g, "Pow", "p", (const char *[]){"d", "two"}, 2, (const char *[]){"d2"}, 1, NULL);
-    ob_attr_ints(&a2, "axes", &ax, 1);
-    ob_node(&g, "ReduceMean", "v", (const char *[]){"d2"}, 1, (const char *[]){"var"}, 1, &a2);
-    ob_node(&g, "Add", "e", (const char *[]){"var", "eps"}, 2, (const char *[]){"ve"}, 1, NULL);
-    ob_node(&g, "Sqrt", "r", (const char *[]){"ve"}, 1, (const char *[]){"sd"}, 1, NULL);
-    ob_node(&g, "Div", "n", (const char *[]){"d", "sd"}, 2, (const char *[]){"norm"}, 1, NULL);
-    ob_node(&g, "Mul", "gm", (const char *[]){"norm", "gamma"}, 2, (const char *[]){"sc"}, 1, NULL);
-    ob_node(&g, "Add", "bt", (const char *[]){"sc", "beta"}, 2, (const char *[]){"y"}, 1, NULL);
-    ob_model(&m, &g, 13);
+    ob m = {0};
+    int64_t xd[3] = {2, 3, 16};
+    pat_layernorm(&m);
     BOTH(m);
     cr_assert_eq(live(&opt->l.g, "LayerNormalization"), 1);
     cr_assert_eq(live(&opt->l.g, "ReduceMean") + live(&opt->l.g, "Sqrt") + live(&opt->l.g, "Div"),
