@@ -298,9 +298,19 @@ bool dnn_is_ref(const_dnnl_primitive_desc_t pd)
     return impl && !strncmp(impl, "ref", 3);
 }
 
+bool dnn_node_empty(const nn_graph *g, const nn_node *n)
+{
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        int v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        if (v >= 0 && g->v[v].rank >= 0 && value_count(&g->v[v]) == 0) return true;
+    }
+    return false;
+}
+
 dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
                              const dnnl_memory_desc_t *dst_md)
 {
+    if (dnn_node_empty(p->g, p->n)) return NULL;
     int n_args = st->n_args;
     dnnl_primitive_attr_t attr = dnn_attr(p, st, dst_md);
     dnnl_primitive_desc_t pd = NULL;

@@ -55,10 +55,16 @@ dnnl_primitive_attr_t dnn_attr(nn_prep *p, dnn_state *st, const dnnl_memory_desc
 dnnl_primitive_attr_t dnn_attr_n(nn_prep *p, dnn_state *st, const dnnl_memory_desc_t *dst_md,
                                  int n_post);
 
+/* Whether an input or output of n has no elements. oneDNN 2.6 divides by the extents
+ * while it chooses a blocking (a matmul of [0, 4] dies of SIGFPE), so such a node is left
+ * to our kernels: dnn_pd refuses it, and code that creates primitives itself asks first. */
+bool dnn_node_empty(const nn_graph *g, const nn_node *n);
+
 /* Creates the primitive descriptor for an operation descriptor with the node's post-ops.
  * When oneDNN would run the fused form only with its slow reference code, or has no fast
  * GELU, the post-ops from the first GELU on (all of them if that fails) are left out and
- * applied by us after the primitive (st->posts_ours, st->post_from). NULL on failure. */
+ * applied by us after the primitive (st->posts_ours, st->post_from). NULL on failure, and
+ * for a node with an empty tensor (dnn_node_empty). */
 dnnl_primitive_desc_t dnn_pd(nn_prep *p, dnn_state *st, const_dnnl_op_desc_t desc,
                              const dnnl_memory_desc_t *dst_md);
 /* Whether oneDNN would run the primitive with its slow reference code. */

@@ -522,6 +522,7 @@ static int prepare_convtranspose_shuffle(nn_prep *p, err *e)
     int64_t ad[3] = {1, M, Ci}, as[3] = {M * Ci, 1, M};
     int64_t bd[3] = {N, Ci, hw}, bs[3] = {Ci * hw, hw, 1};
     int64_t td[3] = {N, M, hw}, ts[3] = {M * hw, hw, 1};
+    if (dnn_node_empty(g, n)) return 0;
     dnnl_memory_desc_t amd, bmd, tmd;
     if (dnn_md_strided(&amd, 3, ad, as, dnnl_f32) || dnn_md_strided(&bmd, 3, bd, bs, dnnl_f32) ||
         dnn_md_strided(&tmd, 3, td, ts, dnnl_f32))

@@ -318,7 +318,7 @@ static int prepare_qconv(nn_prep *p, err *e)
         p->run = run_qconv_ref_nhwc; /* unless oneDNN takes it */
     if (p->plan->buf[n->in[0]].layout != NN_L_NHWC || xv->dtype != NN_U8 || !wv->data ||
         (wv->dtype != NN_U8 && wv->dtype != NN_I8) || (xz && xz->dtype != NN_U8) ||
-        (wz && !wz->data) || yv->dtype != NN_F32)
+        (wz && !wz->data) || yv->dtype != NN_F32 || dnn_node_empty(p->g, n))
         return 0;
     qconv_st *st = xcalloc(1, sizeof *st);
     int64_t M = wv->dims[0], cg = wv->dims[1], kh = wv->dims[2], kw = wv->dims[3];

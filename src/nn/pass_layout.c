@@ -12,9 +12,10 @@
 
 #include <stdlib.h>
 
+/* A 4-d f32 value with elements (oneDNN is not given empty tensors: dnn_pd). */
 static bool is4f(const nn_value *v)
 {
-    return v && v->rank == 4 && v->dtype == NN_F32;
+    return v && v->rank == 4 && v->dtype == NN_F32 && value_count(v) > 0;
 }
 
 static bool conv_blockable(const nn_graph *g, const nn_node *n)
@@ -22,7 +23,9 @@ static bool conv_blockable(const nn_graph *g, const nn_node *n)
     if (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "ConvTranspose")) return false;
     if (convtranspose_is_shuffle(g, n)) return false;
     const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *b = node_in(g, n, 2);
-    if (!is4f(x) || !w || w->kind != NN_V_CONST || (b && b->kind != NN_V_CONST)) return false;
+    if (!is4f(x) || !is4f(node_out(g, n, 0)) || !w || w->kind != NN_V_CONST ||
+        (b && b->kind != NN_V_CONST))
+        return false;
     for (int i = 0; i < n->n_post; i++) {
         const nn_post *p = &n->post[i];
         if ((p->kind == NN_POST_ADD || p->kind == NN_POST_MUL)) {

@@ -395,3 +395,53 @@ Test(api, npy_round_trip_and_errors)
     cr_assert_eq(system(path), 0);
     free(dir);
 }
+
+/* Tensors without elements run (oneDNN, which divides by the extents while it chooses a
+ * blocking, never sees them): Gemm and Conv on an empty batch, and a MatMul over K = 0,
+ * whose [2, 3] output is all zeros. */
+Test(api, empty_tensors_run)
+{
+    ob g = {0}, m = {0}, tb = {0};
+    float w[4 * 3], b[3] = {1, 2, 3}, cw[16 * 16];
+    for (int i = 0; i < 12; i++) w[i] = (float)i;
+    for (int i = 0; i < 256; i++) cw[i] = (float)(i % 5);
+    ob_input(&g, "x", NN_F32, (const int64_t[]){-1, 4}, 2);
+    ob_input(&g, "c", NN_F32, (const int64_t[]){-1, 16, 5, 5}, 4);
+    ob_input(&g, "p", NN_F32, (const int64_t[]){2, -1}, 2);
+    ob_input(&g, "q", NN_F32, (const int64_t[]){-1, 3}, 2);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_output(&g, "z", NN_F32, NULL, -1);
+    ob_output(&g, "u", NN_F32, NULL, -1);
+    ob_initializer(&g, "w", NN_F32, (const int64_t[]){3, 4}, 2, w);
+    ob_initializer(&g, "b", NN_F32, (const int64_t[]){3}, 1, b);
+    ob_initializer(&g, "cw", NN_F32, (const int64_t[]){16, 16, 1, 1}, 4, cw);
+    ob_attr_i(&tb, "transB", 1);
+    ob_node(&g, "Gemm", "gemm", (const char *[]){"x", "w", "b"}, 3, (const char *[]){"y"}, 1, &tb);
+    ob_node(&g, "Conv", "conv", (const char *[]){"c", "cw"}, 2, (const char *[]){"z"}, 1, NULL);
+    ob_node(&g, "MatMul", "mm", (const char *[]){"p", "q"}, 2, (const char *[]){"u"}, 1, NULL);
+    ob_model(&m, &g, 17);
+    err e = {0};
+    nn_model *model = load_ob(&m, &e);
+    cr_assert_not_null(model, "%s", e.msg);
+    nn_session *s = nn_session_new(model, &e);
+    cr_assert_not_null(s, "%s", e.msg);
+    float none[1] = {0};
+    nn_tensor x = {.dtype = NN_F32, .rank = 2, .shape = {0, 4}, .data = none},
+              c = {.dtype = NN_F32, .rank = 4, .shape = {0, 16, 5, 5}, .data = none},
+              p = {.dtype = NN_F32, .rank = 2, .shape = {2, 0}, .data = none},
+              q = {.dtype = NN_F32, .rank = 2, .shape = {0, 3}, .data = none};
+    cr_assert(
+        nn_session_set_input(s, "x", &x, &e) == 0 && nn_session_set_input(s, "c", &c, &e) == 0 &&
+            nn_session_set_input(s, "p", &p, &e) == 0 && nn_session_set_input(s, "q", &q, &e) == 0,
+        "%s", e.msg);
+    cr_assert(nn_session_run(s, &e) == 0, "%s", e.msg);
+    const nn_tensor *y = nn_session_output(s, "y"), *z = nn_session_output(s, "z"),
+                    *u = nn_session_output(s, "u");
+    cr_assert(y->rank == 2 && y->shape[0] == 0 && y->shape[1] == 3);
+    cr_assert(z->rank == 4 && z->shape[0] == 0 && z->shape[1] == 16 && z->shape[2] == 5);
+    cr_assert(u->rank == 2 && u->shape[0] == 2 && u->shape[1] == 3);
+    const float *ud = u->data;
+    for (int i = 0; i < 6; i++) cr_assert_eq(ud[i], 0.0f, "u[%d] = %g", i, ud[i]);
+    nn_session_free(s);
+    nn_model_free(model);
+}
