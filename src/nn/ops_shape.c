@@ -378,6 +378,10 @@ static int infer_concat(nn_graph *g, nn_node *n, err *e)
                 node_err(e, g, n, 400, "cannot concatenate %s and %s on axis %d", sa, sb, axis);
                 return -1;
             }
+        if (b->dims[axis] > INT64_MAX - d[axis]) {
+            node_err(e, g, n, 400, "the concatenated axis %d is too long", axis);
+            return -1;
+        }
         d[axis] += b->dims[axis];
     }
     set_out(g, n, 0, a->dtype, a->rank, d);
@@ -429,15 +433,17 @@ static int split_sizes(nn_graph *g, nn_node *n, int64_t dim, int64_t *sizes, err
         c = attr_ints(n, "split", sizes, 256);
     }
     if (c >= 0) {
-        int64_t sum = 0;
-        for (int i = 0; i < c; i++) {
+        int64_t sum = 0; /* stays <= dim, so nothing overflows */
+        bool over = false;
+        for (int i = 0; i < c && !over; i++) {
             if (sizes[i] < 0) {
                 node_err(e, g, n, 400, "negative split size");
                 return -1;
             }
-            sum += sizes[i];
+            over = sizes[i] > dim - sum;
+            if (!over) sum += sizes[i];
         }
-        if (c != k || sum != dim) {
+        if (c != k || over || sum != dim) {
             node_err(e, g, n, 400, "split sizes do not add up to %lld over %d outputs",
                      (long long)dim, k);
             return -1;

@@ -445,3 +445,29 @@ Test(api, empty_tensors_run)
     nn_session_free(s);
     nn_model_free(model);
 }
+
+/* Split sizes whose sum overflows are refused like any that do not add up. */
+Test(api, split_sizes_that_overflow_are_refused)
+{
+    ob g = {0}, m = {0}, ax = {0};
+    const int64_t sizes[2] = {INT64_MAX - 1, 5};
+    ob_input(&g, "x", NN_F32, (const int64_t[]){4}, 1);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_output(&g, "z", NN_F32, NULL, -1);
+    ob_initializer(&g, "s", NN_I64, (const int64_t[]){2}, 1, sizes);
+    ob_attr_i(&ax, "axis", 0);
+    ob_node(&g, "Split", "sp", (const char *[]){"x", "s"}, 2, (const char *[]){"y", "z"}, 2, &ax);
+    ob_model(&m, &g, 17);
+    err e = {0};
+    nn_model *model = load_ob(&m, &e);
+    if (model) {
+        nn_session *s = nn_session_new(model, &e);
+        float x[4] = {1, 2, 3, 4};
+        nn_tensor t = {.dtype = NN_F32, .rank = 1, .shape = {4}, .data = x};
+        cr_assert(!s || nn_session_set_input(s, "x", &t, &e) != 0 || nn_session_run(s, &e) != 0);
+        nn_session_free(s);
+        nn_model_free(model);
+    }
+    cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
+    cr_assert(strstr(e.msg, "split sizes do not add up"), "%s", e.msg);
+}
