@@ -258,9 +258,8 @@ const char *attr_s(const nn_node *n, const char *name, const char *def)
 int attr_ints(const nn_node *n, const char *name, int64_t *out, int cap)
 {
     const nn_attr *a = node_attr(n, name);
-    if (!a || a->type != NN_AT_INTS) return -1;
-    int c = a->n < cap ? a->n : cap;
-    for (int i = 0; i < c; i++) out[i] = a->ints[i];
+    if (!a || a->type != NN_AT_INTS || a->n > cap) return -1;
+    for (int i = 0; i < a->n; i++) out[i] = a->ints[i];
     return a->n;
 }
 

@@ -157,7 +157,9 @@ const nn_attr *node_attr(const nn_node *n, const char *name);
 int64_t attr_i(const nn_node *n, const char *name, int64_t def);
 float attr_f(const nn_node *n, const char *name, float def);
 const char *attr_s(const nn_node *n, const char *name, const char *def);
-/* ints attribute into out[cap]; returns the count, or -1 when absent. */
+/* ints attribute into out[cap]; returns the count, or -1 when absent or longer than cap
+ * (as const_ints: every count returned can be looped over; no model we run has a list
+ * longer than the caps, which are at least the largest rank). */
 int attr_ints(const nn_node *n, const char *name, int64_t *out, int cap);
 /* Sets e to "<file>: node '<name>' (<op>): <message>". */
 void node_err(err *e, const nn_graph *g, const nn_node *n, int status, const char *fmt, ...)

@@ -36,6 +36,10 @@ static int red_params(nn_graph *g, const nn_node *n, const nn_value *x, red_p *r
         }
     } else {
         na = attr_ints(n, "axes", axes, NN_MAX_RANK);
+        if (na < 0 && node_attr(n, "axes")) {
+            node_err(e, g, n, 400, "axes must be a list of at most %d integers", NN_MAX_RANK);
+            return -1;
+        }
     }
     if (na <= 0) {
         if (attr_i(n, "noop_with_empty_axes", 0)) {

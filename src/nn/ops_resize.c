@@ -45,6 +45,10 @@ static int rs_params(nn_graph *g, const nn_node *n, const nn_value *x, rs_p *rp,
     const nn_value *roi = upsample || n->opset < 11 ? NULL : node_in(g, n, 1);
     int64_t axes[NN_MAX_RANK];
     int na = attr_ints(n, "axes", axes, NN_MAX_RANK);
+    if (na < 0 && node_attr(n, "axes")) {
+        node_err(e, g, n, 400, "axes must be a list of at most %d integers", NN_MAX_RANK);
+        return -1;
+    }
     int ax[NN_MAX_RANK];
     int k = na > 0 ? na : r;
     for (int i = 0; i < k; i++) {

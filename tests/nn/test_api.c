@@ -471,3 +471,28 @@ Test(api, split_sizes_that_overflow_are_refused)
     cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
     cr_assert(strstr(e.msg, "split sizes do not add up"), "%s", e.msg);
 }
+
+/* An ints attribute longer than any rank is refused, never read past its end (fuzz_onnx:
+ * ReduceMean with nine axes read axes[8] of an 8-entry array). */
+Test(api, attribute_lists_longer_than_any_rank_are_refused)
+{
+    ob g = {0}, m = {0}, ax = {0};
+    const int64_t axes[9] = {0, 1, 0, 1, 0, 1, 0, 1, 0};
+    ob_input(&g, "x", NN_F32, (const int64_t[]){2, 3}, 2);
+    ob_output(&g, "y", NN_F32, NULL, -1);
+    ob_attr_ints(&ax, "axes", axes, 9);
+    ob_node(&g, "ReduceMean", "rm", (const char *[]){"x"}, 1, (const char *[]){"y"}, 1, &ax);
+    ob_model(&m, &g, 13);
+    err e = {0};
+    nn_model *model = load_ob(&m, &e);
+    if (model) {
+        nn_session *s = nn_session_new(model, &e);
+        float x[6] = {1, 2, 3, 4, 5, 6};
+        nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 3}, .data = x};
+        cr_assert(!s || nn_session_set_input(s, "x", &t, &e) != 0 || nn_session_run(s, &e) != 0);
+        nn_session_free(s);
+        nn_model_free(model);
+    }
+    cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
+    cr_assert(strstr(e.msg, "axes must be a list of at most 8 integers"), "%s", e.msg);
+}
