@@ -19,6 +19,17 @@ int graph_add_value(nn_graph *g, const char *name)
     return g->nv++;
 }
 
+/* A node's input or output indices: n of them, the first `have` from src, the rest -1, in
+ * at least `slots` entries, so reading in[k] for k < NN_IN_SLOTS (out[k], k < NN_OUT_SLOTS)
+ * is always in bounds and gives -1 for an input the node lacks. */
+static int *index_array(arena *a, const int *src, int have, int n, int slots)
+{
+    int cap = n > slots ? n : slots;
+    int *v = arena_alloc(a, (size_t)(cap + 1) * sizeof *v);
+    for (int i = 0; i <= cap; i++) v[i] = i < have ? src[i] : -1;
+    return v;
+}
+
 int graph_add_node(nn_graph *g, const char *op_type, const char *name, int n_in, int n_out)
 {
     if (g->nn == g->cap_n) {
@@ -32,10 +43,8 @@ int graph_add_node(nn_graph *g, const char *op_type, const char *name, int n_in,
     n->domain = "";
     n->n_in = n_in;
     n->n_out = n_out;
-    n->in = arena_alloc(g->a, (size_t)(n_in + 1) * sizeof(int));
-    n->out = arena_alloc(g->a, (size_t)(n_out + 1) * sizeof(int));
-    for (int i = 0; i < n_in; i++) n->in[i] = -1;
-    for (int i = 0; i < n_out; i++) n->out[i] = -1;
+    n->in = index_array(g->a, NULL, 0, n_in, NN_IN_SLOTS);
+    n->out = index_array(g->a, NULL, 0, n_out, NN_OUT_SLOTS);
     n->op = nn_op_find_internal(op_type);
     return g->nn++;
 }
@@ -67,7 +76,7 @@ void graph_count_uses(nn_graph *g)
 
 int graph_sole_consumer(const nn_graph *g, int v)
 {
-    if (g->v[v].is_output) return -1;
+    if (v < 0 || g->v[v].is_output) return -1;
     int found = -1;
     for (int i = 0; i < g->nn; i++) {
         const nn_node *n = &g->n[i];
@@ -114,12 +123,8 @@ void graph_clone(nn_graph *dst, const nn_graph *src, arena *a)
     /* index arrays are rewritten by passes: give the copy its own */
     for (int i = 0; i < dst->nn; i++) {
         nn_node *n = &dst->n[i];
-        int *in = arena_alloc(a, (size_t)(n->n_in + 1) * sizeof(int));
-        int *out = arena_alloc(a, (size_t)(n->n_out + 1) * sizeof(int));
-        memcpy(in, n->in, (size_t)n->n_in * sizeof(int));
-        memcpy(out, n->out, (size_t)n->n_out * sizeof(int));
-        n->in = in;
-        n->out = out;
+        n->in = index_array(a, n->in, n->n_in, n->n_in, NN_IN_SLOTS);
+        n->out = index_array(a, n->out, n->n_out, n->n_out, NN_OUT_SLOTS);
     }
     dst->outputs = arena_alloc(a, (size_t)(src->n_outputs + 1) * sizeof(int));
     memcpy(dst->outputs, src->outputs, (size_t)src->n_outputs * sizeof(int));
@@ -345,9 +350,7 @@ void node_set_inputs(nn_graph *g, int node, int n_in)
         n->n_in = n_in;
         return;
     }
-    int *in = arena_alloc(g->a, (size_t)(n_in + 1) * sizeof *in);
-    for (int i = 0; i < n_in; i++) in[i] = i < n->n_in ? n->in[i] : -1;
-    n->in = in;
+    n->in = index_array(g->a, n->in, n->n_in, n_in, NN_IN_SLOTS);
     n->n_in = n_in;
 }
 

@@ -95,6 +95,9 @@ typedef struct nn_post {
     int value; /* NN_POST_ADD / NN_POST_MUL: the other operand */
 } nn_post;
 
+#define NN_IN_SLOTS  6
+#define NN_OUT_SLOTS 2
+
 typedef struct nn_node {
     const char *name;
     const char *op_type;
@@ -102,7 +105,10 @@ typedef struct nn_node {
     const struct nn_op *op; /* NULL: unsupported */
     int opset;
     int n_in, n_out;
-    int *in, *out; /* value indices; -1 for an omitted optional input/output */
+    /* value indices; -1 for an omitted optional input/output. At least NN_IN_SLOTS and
+     * NN_OUT_SLOTS entries: the load passes match patterns on graphs no operator has
+     * checked yet, and a node with fewer inputs than its op takes reads -1 there. */
+    int *in, *out;
     int n_attrs;
     nn_attr *attrs;
     int n_post;

@@ -1075,6 +1075,11 @@ static int read_graph(loader *L, const uint8_t *p, size_t n, nn_loaded *out, con
         for (int j = 0; j < nr->out.n; j++)
             nd->out[j] =
                 nr->out.v[j].n ? hash_find(L, dup_str(L, nr->out.v[j].p, nr->out.v[j].n)) : -1;
+        if (nd->out[0] < 0) { /* every operator's first output is required */
+            BAD(L, "node '%s' (%s): has no output", nr->name, nr->op_type);
+            ok = false;
+            break;
+        }
         for (int j = 0; j < nr->in.n; j++) {
             if (!nr->in.v[j].n) {
                 nd->in[j] = -1;

@@ -33,8 +33,8 @@ int pass_conv_bn(nn_graph *g, err *e)
         nn_node *conv = &g->n[ci];
         if (strcmp(conv->op_type, "Conv") || conv->n_post || g->v[x].uses != 1 || g->v[x].is_output)
             continue;
-        const nn_value *w = &g->v[conv->in[1]];
-        if (w->kind != NN_V_CONST || w->dtype != NN_F32 || w->rank < 3 || !w->data) continue;
+        const nn_value *w = node_in(g, conv, 1);
+        if (!w || w->kind != NN_V_CONST || w->dtype != NN_F32 || w->rank < 3 || !w->data) continue;
         int64_t M = w->dims[0], per = value_count(w) / (M ? M : 1);
         const float *gamma = const_f32(g, bn->in[1], M), *beta = const_f32(g, bn->in[2], M);
         const float *mean = const_f32(g, bn->in[3], M), *var = const_f32(g, bn->in[4], M);

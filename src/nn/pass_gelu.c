@@ -25,7 +25,7 @@ static int other_input(const nn_node *n, int v)
 /* The single consumer of v when it is a live node of type op (no post-ops), else -1. */
 static int consumer_op(const nn_graph *g, int v, const char *op)
 {
-    if (g->v[v].uses != 1 || g->v[v].is_output) return -1;
+    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
     int c = graph_sole_consumer(g, v);
     return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
 }

@@ -22,6 +22,7 @@ static int mean_axis(const nn_graph *g, const nn_node *n)
 {
     if (strcmp(n->op_type, "ReduceMean") || !attr_i(n, "keepdims", 1)) return -1;
     const nn_value *x = node_in(g, n, 0);
+    if (!x) return -1;
     int64_t axes[NN_MAX_RANK];
     int na;
     if (n->n_in > 1 && n->in[1] >= 0)
@@ -78,7 +79,7 @@ int pass_layernorm(nn_graph *g)
             if (!uses) continue;
             double two;
             if (!strcmp(c->op_type, "Pow") && c->in[0] == d &&
-                const_scalar(&g->v[c->in[1]], &two) && two == 2.0)
+                const_scalar(node_in(g, c, 1), &two) && two == 2.0)
                 sq = k;
             else if (!strcmp(c->op_type, "Mul") && c->in[0] == d && c->in[1] == d)
                 sq = k;

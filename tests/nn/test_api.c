@@ -496,3 +496,55 @@ Test(api, attribute_lists_longer_than_any_rank_are_refused)
     cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
     cr_assert(strstr(e.msg, "axes must be a list of at most 8 integers"), "%s", e.msg);
 }
+
+/* Loads m and runs it on x [2, 4] (ones); returns the error status (0: it ran). */
+static int load_and_run(ob *m, err *e)
+{
+    nn_model *model = load_ob(m, e);
+    if (!model) return e->status;
+    nn_session *s = nn_session_new(model, e);
+    float x[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = x};
+    int rc = s && nn_session_set_input(s, "x", &t, e) == 0 && nn_session_run(s, e) == 0;
+    nn_session_free(s);
+    nn_model_free(model);
+    return rc ? 0 : e->status;
+}
+
+/* The load passes match patterns before any operator has checked its inputs: a node with
+ * fewer inputs than its op takes, inside a LayerNorm, GELU or Conv + BatchNormalization
+ * pattern, is a 400 naming the node, never a read past its input list (fuzz_onnx: a Pow
+ * with one input in a LayerNorm pattern). A node without outputs is refused at load. */
+Test(api, short_nodes_in_patterns_are_refused)
+{
+    int64_t ax = -1;
+    float c[4] = {1, 1, 1, 1};
+    for (int k = 0; k < 3; k++) {
+        ob g = {0}, m = {0}, a = {0};
+        ob_input(&g, "x", NN_F32, (const int64_t[]){2, 4}, 2);
+        ob_output(&g, "y", NN_F32, NULL, -1);
+        ob_initializer(&g, "c", NN_F32, (const int64_t[]){4}, 1, c);
+        const char *bad = NULL;
+        if (k == 0) { /* LayerNorm with a one-input Pow */
+            ob_attr_ints(&a, "axes", &ax, 1);
+            ob_node(&g, "ReduceMean", "m", (const char *[]){"x"}, 1, (const char *[]){"mu"}, 1, &a);
+            ob_node(&g, "Sub", "s", (const char *[]){"x", "mu"}, 2, (const char *[]){"d"}, 1, NULL);
+            ob_node(&g, "Pow", "p", (const char *[]){"d"}, 1, (const char *[]){"d2"}, 1, NULL);
+            ob_node(&g, "Div", "n", (const char *[]){"d", "d2"}, 2, (const char *[]){"y"}, 1, NULL);
+            bad = "'p' (Pow)";
+        } else if (k == 1) { /* GELU with a one-input Div */
+            ob_node(&g, "Div", "t", (const char *[]){"x"}, 1, (const char *[]){"t"}, 1, NULL);
+            ob_node(&g, "Erf", "u", (const char *[]){"t"}, 1, (const char *[]){"u"}, 1, NULL);
+            ob_node(&g, "Add", "v", (const char *[]){"u", "c"}, 2, (const char *[]){"y"}, 1, NULL);
+            bad = "'t' (Div)";
+        } else { /* a Mul without outputs */
+            ob_node(&g, "Relu", "r", (const char *[]){"x"}, 1, (const char *[]){"y"}, 1, NULL);
+            ob_node(&g, "Mul", "nothing", (const char *[]){"x", "c"}, 2, NULL, 0, NULL);
+            bad = "'nothing' (Mul): has no output";
+        }
+        ob_model(&m, &g, 17);
+        err e = {0};
+        cr_assert_eq(load_and_run(&m, &e), 400, "case %d: %d %s", k, e.status, e.msg);
+        cr_assert(strstr(e.msg, bad), "case %d: %s", k, e.msg);
+    }
+}
