@@ -107,6 +107,12 @@ static int infer_conv_common(nn_graph *g, nn_node *n, err *e, bool transpose, nn
 {
     if (need_inputs(g, n, 2, transpose ? 3 : 4, e)) return -1;
     const nn_value *x = node_in(g, n, 0), *w = node_in(g, n, 1), *b = node_in(g, n, 2);
+    /* the kernels read weights and bias as the input's type */
+    if (strcmp(n->op_type, "ConvInteger") &&
+        (w->dtype != x->dtype || (b && b->dtype != x->dtype))) {
+        node_err(e, g, n, 400, "input, weights and bias must have one type");
+        return -1;
+    }
     conv_geo c;
     int64_t sp[3];
     if (conv_geometry(g, n, x, w, transpose, &c, sp, e) != 0) return -1;

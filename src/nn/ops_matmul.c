@@ -265,8 +265,9 @@ static int infer_gemm(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 2, 3, e)) return -1;
     const nn_value *a = node_in(g, n, 0), *b = node_in(g, n, 1), *c = node_in(g, n, 2);
-    if (a->rank != 2 || b->rank != 2 || !is_float(a->dtype)) {
-        node_err(e, g, n, 400, "needs 2-D float A and B");
+    if (a->rank != 2 || b->rank != 2 || !is_float(a->dtype) || b->dtype != a->dtype ||
+        (c && c->dtype != a->dtype)) {
+        node_err(e, g, n, 400, "needs 2-D A and B and a C of one float type");
         return -1;
     }
     bool ta = attr_i(n, "transA", 0), tb = attr_i(n, "transB", 0);

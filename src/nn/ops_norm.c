@@ -22,6 +22,13 @@ static int infer_bn(nn_graph *g, nn_node *n, err *e)
             return -1;
         }
     }
+    /* scale and bias of one float type, mean and variance of one (the kernel reads them so) */
+    if (!is_float(node_in(g, n, 1)->dtype) || node_in(g, n, 2)->dtype != node_in(g, n, 1)->dtype ||
+        !is_float(node_in(g, n, 3)->dtype) || node_in(g, n, 4)->dtype != node_in(g, n, 3)->dtype) {
+        node_err(e, g, n, 400,
+                 "scale and bias, and mean and variance, must each be one float type");
+        return -1;
+    }
     set_out(g, n, 0, x->dtype, x->rank, x->dims);
     int64_t c = x->dims[1];
     for (int i = 1; i < n->n_out; i++) set_out(g, n, i, node_in(g, n, 3)->dtype, 1, &c);
@@ -74,6 +81,21 @@ static int run_bn(nn_exec *x)
 
 /* ---------------------------------------------------------------- Instance/Group norm */
 
+/* Scale and bias of a group or instance norm: one float type, `count` values each (or
+ * `alt` when alt > 0). */
+static int affine_params(nn_graph *g, nn_node *n, int64_t count, int64_t alt, err *e)
+{
+    const nn_value *sc = node_in(g, n, 1), *b = node_in(g, n, 2);
+    int64_t k = value_count(sc);
+    if (!is_float(sc->dtype) || b->dtype != sc->dtype || value_count(b) != k ||
+        (k != count && (alt <= 0 || k != alt))) {
+        node_err(e, g, n, 400, "scale and bias must be one float type with %lld values each",
+                 (long long)count);
+        return -1;
+    }
+    return 0;
+}
+
 static int infer_in(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 3, 3, e)) return -1;
@@ -82,6 +104,7 @@ static int infer_in(nn_graph *g, nn_node *n, err *e)
         node_err(e, g, n, 400, "needs a float input of rank 3 or more");
         return -1;
     }
+    if (affine_params(g, n, x->dims[1], 0, e) != 0) return -1;
     return infer_same(g, n, e);
 }
 
@@ -143,6 +166,8 @@ static int infer_gn(nn_graph *g, nn_node *n, err *e)
         node_err(e, g, n, 400, "needs rank 3 or more and num_groups dividing the channels");
         return -1;
     }
+    /* per channel (opset 21) or per group (opset 18) */
+    if (affine_params(g, n, x->dims[1], groups, e) != 0) return -1;
     return infer_same(g, n, e);
 }
 

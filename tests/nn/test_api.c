@@ -548,3 +548,58 @@ Test(api, short_nodes_in_patterns_are_refused)
         cr_assert(strstr(e.msg, bad), "case %d: %s", k, e.msg);
     }
 }
+
+/* Parameters of another type or size than the kernels read are a 400 naming the node
+ * (fuzz_onnx: a Conv with an fp16 bias on fp32 input read 4-byte values from a 2-byte
+ * buffer). */
+Test(api, parameters_of_another_type_or_size_are_refused)
+{
+    const char *want[3] = {"'c' (Conv): input, weights and bias must have one type",
+                           "'g' (Gemm): needs 2-D A and B and a C of one float type",
+                           "'i' (InstanceNormalization): scale and bias must be one float type"};
+    float w[4 * 4] = {0}, s[3] = {1, 1, 1};
+    for (int k = 0; k < 3; k++) {
+        ob g = {0}, m = {0};
+        ob_input(&g, "x", NN_F32, (const int64_t[]){2, 4}, 2);
+        ob_output(&g, "y", NN_F32, NULL, -1);
+        ob_input(&g, "h", NN_F16, (const int64_t[]){4}, 1);
+        ob_initializer(&g, "s", NN_F32, (const int64_t[]){3}, 1, s);
+        if (k == 0) {
+            ob_initializer(&g, "w", NN_F32, (const int64_t[]){4, 4, 1}, 3, w);
+            ob_initializer(&g, "sh", NN_I64, (const int64_t[]){3}, 1, (const int64_t[]){2, 4, 1});
+            ob_node(&g, "Reshape", "r", (const char *[]){"x", "sh"}, 2, (const char *[]){"x3"}, 1,
+                    NULL);
+            ob_node(&g, "Conv", "c", (const char *[]){"x3", "w", "h"}, 3, (const char *[]){"y"}, 1,
+                    NULL);
+        } else if (k == 1) {
+            ob_initializer(&g, "w", NN_F32, (const int64_t[]){4, 4}, 2, w);
+            ob_node(&g, "Gemm", "g", (const char *[]){"x", "w", "h"}, 3, (const char *[]){"y"}, 1,
+                    NULL);
+        } else {
+            ob_initializer(&g, "sh", NN_I64, (const int64_t[]){3}, 1, (const int64_t[]){2, 4, 1});
+            ob_node(&g, "Reshape", "r", (const char *[]){"x", "sh"}, 2, (const char *[]){"x3"}, 1,
+                    NULL);
+            ob_node(&g, "InstanceNormalization", "i", (const char *[]){"x3", "s", "s"}, 3,
+                    (const char *[]){"y"}, 1, NULL);
+        }
+        ob_model(&m, &g, 17);
+        nn_model_params p = nn_model_default_params();
+        p.threads = 1;
+        err e = {0};
+        nn_model *model = nn_model_load_memory(m.buf, m.len, "t.onnx", &p, &e);
+        free(m.buf);
+        if (model) {
+            nn_session *ss = nn_session_new(model, &e);
+            float x[8] = {0};
+            uint16_t h[4] = {0};
+            nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = x},
+                      th = {.dtype = NN_F16, .rank = 1, .shape = {4}, .data = h};
+            cr_assert(!ss || nn_session_set_input(ss, "x", &t, &e) != 0 ||
+                      nn_session_set_input(ss, "h", &th, &e) != 0 || nn_session_run(ss, &e) != 0);
+            nn_session_free(ss);
+            nn_model_free(model);
+        }
+        cr_assert_eq(e.status, 400, "case %d: %d %s", k, e.status, e.msg);
+        cr_assert(strstr(e.msg, want[k]), "case %d: %s", k, e.msg);
+    }
+}
