@@ -887,6 +887,13 @@ static int run_Cast(nn_exec *x)
 static int infer_clip(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 1, 3, e)) return -1;
+    for (int i = 1; i < 3; i++) {
+        const nn_value *b = node_in(g, n, i);
+        if (b && (value_count(b) != 1 || b->dtype == NN_STRING)) {
+            node_err(e, g, n, 400, "%s must be a single number", i == 1 ? "min" : "max");
+            return -1;
+        }
+    }
     return infer_same(g, n, e);
 }
 

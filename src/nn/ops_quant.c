@@ -195,6 +195,16 @@ static int infer_convint(nn_graph *g, nn_node *n, err *e)
         node_err(e, g, n, 400, "weights do not fit the input channels");
         return -1;
     }
+    /* zero points: the input's one value, the weights' one or one per output channel */
+    const nn_value *xz = node_in(g, n, 2), *wz = node_in(g, n, 3);
+    if ((xz && (value_count(xz) != 1 || xz->dtype != x->dtype)) ||
+        (wz &&
+         ((value_count(wz) != 1 && value_count(wz) != w->dims[0]) || wz->dtype != w->dtype))) {
+        node_err(e, g, n, 400,
+                 "zero points must have their tensor's type and one value (the weights': or "
+                 "one per output channel)");
+        return -1;
+    }
     int64_t od[4] = {x->dims[0], w->dims[0], 0, 0};
     for (int i = 0; i < 2; i++) {
         if (s[i] < 1 || d[i] < 1 || p[i] < 0 || p[i + 2] < 0) {

@@ -482,6 +482,11 @@ static int run_Hardmax(nn_exec *x)
 static int infer_cumsum(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 2, 2, e)) return -1;
+    const nn_value *a = node_in(g, n, 1);
+    if (value_count(a) != 1 || (a->dtype != NN_I32 && a->dtype != NN_I64)) {
+        node_err(e, g, n, 400, "axis must be a single int32 or int64");
+        return -1;
+    }
     return infer_same(g, n, e);
 }
 

@@ -1088,6 +1088,11 @@ static int run_cos(nn_exec *x)
 static int infer_range(nn_graph *g, nn_node *n, err *e)
 {
     if (need_inputs(g, n, 3, 3, e)) return -1;
+    if (node_in(g, n, 1)->dtype != node_in(g, n, 0)->dtype ||
+        node_in(g, n, 2)->dtype != node_in(g, n, 0)->dtype) {
+        node_err(e, g, n, 400, "start, limit and delta must have one type");
+        return -1;
+    }
     double s, l, d;
     if (!const_scalar(node_in(g, n, 0), &s) || !const_scalar(node_in(g, n, 1), &l) ||
         !const_scalar(node_in(g, n, 2), &d)) {

@@ -603,3 +603,54 @@ Test(api, parameters_of_another_type_or_size_are_refused)
         cr_assert(strstr(e.msg, want[k]), "case %d: %s", k, e.msg);
     }
 }
+
+/* Scalars and zero points the kernels read at index 0 (or per channel) must be there:
+ * an empty Clip min, a CumSum axis of two values, a Range with an int32 delta on int64
+ * bounds, a ConvInteger weight zero point of 2 values for 4 channels: each a 400. */
+Test(api, missing_or_mistyped_scalars_are_refused)
+{
+    const char *want[4] = {"'k' (Clip): min must be a single number",
+                           "'k' (CumSum): axis must be a single int32 or int64",
+                           "'k' (Range): start, limit and delta must have one type",
+                           "'k' (ConvInteger): zero points must have their tensor's type"};
+    for (int k = 0; k < 4; k++) {
+        ob g = {0}, m = {0}, to = {0};
+        ob_attr_i(&to, "to", k == 2 ? 1 : 2); /* float, uint8 */
+        ob_input(&g, "x", NN_F32, (const int64_t[]){2, 4}, 2);
+        ob_output(&g, "y", NN_F32, NULL, -1);
+        const int64_t two[2] = {0, 1}, one = 1, zero = 0;
+        const int32_t d32 = 1;
+        const uint8_t w8[4 * 4] = {0}, wz[2] = {0, 0};
+        if (k == 0) {
+            ob_initializer(&g, "lo", NN_F32, (const int64_t[]){0}, 1, NULL);
+            ob_node(&g, "Clip", "k", (const char *[]){"x", "lo"}, 2, (const char *[]){"y"}, 1,
+                    NULL);
+        } else if (k == 1) {
+            ob_initializer(&g, "a", NN_I64, (const int64_t[]){2}, 1, two);
+            ob_node(&g, "CumSum", "k", (const char *[]){"x", "a"}, 2, (const char *[]){"y"}, 1,
+                    NULL);
+        } else if (k == 2) {
+            ob_initializer(&g, "s", NN_I64, NULL, 0, &zero);
+            ob_initializer(&g, "l", NN_I64, NULL, 0, &one);
+            ob_initializer(&g, "d", NN_I32, NULL, 0, &d32);
+            ob_node(&g, "Range", "k", (const char *[]){"s", "l", "d"}, 3, (const char *[]){"r"}, 1,
+                    NULL);
+            ob_node(&g, "Cast", "c", (const char *[]){"r"}, 1, (const char *[]){"rf"}, 1, &to);
+            ob_node(&g, "Add", "y", (const char *[]){"x", "rf"}, 2, (const char *[]){"y"}, 1, NULL);
+        } else {
+            ob_initializer(&g, "w", NN_U8, (const int64_t[]){4, 4, 1, 1}, 4, w8);
+            ob_initializer(&g, "wz", NN_U8, (const int64_t[]){2}, 1, wz);
+            ob_initializer(&g, "sh", NN_I64, (const int64_t[]){4}, 1,
+                           (const int64_t[]){2, 4, 1, 1});
+            ob_node(&g, "Reshape", "r", (const char *[]){"x", "sh"}, 2, (const char *[]){"x4"}, 1,
+                    NULL);
+            ob_node(&g, "Cast", "c", (const char *[]){"x4"}, 1, (const char *[]){"xq"}, 1, &to);
+            ob_node(&g, "ConvInteger", "k", (const char *[]){"xq", "w", "", "wz"}, 4,
+                    (const char *[]){"y"}, 1, NULL);
+        }
+        ob_model(&m, &g, 17);
+        err e = {0};
+        cr_assert_eq(load_and_run(&m, &e), 400, "case %d: %d %s", k, e.status, e.msg);
+        cr_assert(strstr(e.msg, want[k]), "case %d: %s", k, e.msg);
+    }
+}
