@@ -563,7 +563,7 @@ static void bin_run_i64(void *ctx, int64_t o, int64_t ia, int64_t ib, int64_t le
             y[i] = av > bv ? av : bv;
             break;
         default:
-            y[i] = (int64_t)bin_apply(c->op, (double)av, (double)bv, true);
+            y[i] = to_i64(bin_apply(c->op, (double)av, (double)bv, true));
             break;
         }
     }
@@ -590,8 +590,9 @@ static void bin_run_generic(void *ctx, int64_t o, int64_t ia, int64_t ib, int64_
             r = bin_apply(c->op, av, bv, integer);
         }
         if (integer && !bin_is_cmp(c->op)) {
-            /* integer results wrap as the type does */
-            uint64_t bits = (uint64_t)(int64_t)r;
+            /* integer results wrap as the type does; one no int64 holds (a division by
+             * zero, an overflowing power) is saturated by to_i64, NaN is 0 */
+            uint64_t bits = (uint64_t)to_i64(r);
             put_num(c->y, c->ty, o + i, 0);
             memcpy((char *)c->y + (size_t)(o + i) * nn_dtype_size(c->ty), &bits,
                    nn_dtype_size(c->ty));
