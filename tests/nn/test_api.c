@@ -447,6 +447,25 @@ Test(api, empty_tensors_run)
 }
 
 /* Split sizes whose sum overflows are refused like any that do not add up. */
+/* Loads m and runs it on the n tensors (x [2, 4] of ones when n is 0); returns the error
+ * status, 0 when it ran. */
+static int load_and_run(ob *m, err *e, const char *const *names, const nn_tensor *ts, int n)
+{
+    float ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    const nn_tensor x = {.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = ones};
+    const char *xn = "x";
+    if (n == 0) names = &xn, ts = &x, n = 1;
+    nn_model *model = load_ob(m, e);
+    if (!model) return e->status;
+    nn_session *s = nn_session_new(model, e);
+    bool ok = s != NULL;
+    for (int i = 0; ok && i < n; i++) ok = nn_session_set_input(s, names[i], &ts[i], e) == 0;
+    ok = ok && nn_session_run(s, e) == 0;
+    nn_session_free(s);
+    nn_model_free(model);
+    return ok ? 0 : e->status;
+}
+
 Test(api, split_sizes_that_overflow_are_refused)
 {
     ob g = {0}, m = {0}, ax = {0};
@@ -458,16 +477,10 @@ Test(api, split_sizes_that_overflow_are_refused)
     ob_attr_i(&ax, "axis", 0);
     ob_node(&g, "Split", "sp", (const char *[]){"x", "s"}, 2, (const char *[]){"y", "z"}, 2, &ax);
     ob_model(&m, &g, 17);
+    float x[4] = {1, 2, 3, 4};
+    nn_tensor t = {.dtype = NN_F32, .rank = 1, .shape = {4}, .data = x};
     err e = {0};
-    nn_model *model = load_ob(&m, &e);
-    if (model) {
-        nn_session *s = nn_session_new(model, &e);
-        float x[4] = {1, 2, 3, 4};
-        nn_tensor t = {.dtype = NN_F32, .rank = 1, .shape = {4}, .data = x};
-        cr_assert(!s || nn_session_set_input(s, "x", &t, &e) != 0 || nn_session_run(s, &e) != 0);
-        nn_session_free(s);
-        nn_model_free(model);
-    }
+    load_and_run(&m, &e, (const char *[]){"x"}, &t, 1);
     cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
     cr_assert(strstr(e.msg, "split sizes do not add up"), "%s", e.msg);
 }
@@ -483,32 +496,12 @@ Test(api, attribute_lists_longer_than_any_rank_are_refused)
     ob_attr_ints(&ax, "axes", axes, 9);
     ob_node(&g, "ReduceMean", "rm", (const char *[]){"x"}, 1, (const char *[]){"y"}, 1, &ax);
     ob_model(&m, &g, 13);
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 3}, .data = x};
     err e = {0};
-    nn_model *model = load_ob(&m, &e);
-    if (model) {
-        nn_session *s = nn_session_new(model, &e);
-        float x[6] = {1, 2, 3, 4, 5, 6};
-        nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 3}, .data = x};
-        cr_assert(!s || nn_session_set_input(s, "x", &t, &e) != 0 || nn_session_run(s, &e) != 0);
-        nn_session_free(s);
-        nn_model_free(model);
-    }
+    load_and_run(&m, &e, (const char *[]){"x"}, &t, 1);
     cr_assert_eq(e.status, 400, "%d %s", e.status, e.msg);
     cr_assert(strstr(e.msg, "axes must be a list of at most 8 integers"), "%s", e.msg);
-}
-
-/* Loads m and runs it on x [2, 4] (ones); returns the error status (0: it ran). */
-static int load_and_run(ob *m, err *e)
-{
-    nn_model *model = load_ob(m, e);
-    if (!model) return e->status;
-    nn_session *s = nn_session_new(model, e);
-    float x[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = x};
-    int rc = s && nn_session_set_input(s, "x", &t, e) == 0 && nn_session_run(s, e) == 0;
-    nn_session_free(s);
-    nn_model_free(model);
-    return rc ? 0 : e->status;
 }
 
 /* The load passes match patterns before any operator has checked its inputs: a node with
@@ -544,7 +537,8 @@ Test(api, short_nodes_in_patterns_are_refused)
         }
         ob_model(&m, &g, 17);
         err e = {0};
-        cr_assert_eq(load_and_run(&m, &e), 400, "case %d: %d %s", k, e.status, e.msg);
+        cr_assert_eq(load_and_run(&m, &e, NULL, NULL, 0), 400, "case %d: %d %s", k, e.status,
+                     e.msg);
         cr_assert(strstr(e.msg, bad), "case %d: %s", k, e.msg);
     }
 }
@@ -583,22 +577,12 @@ Test(api, parameters_of_another_type_or_size_are_refused)
                     (const char *[]){"y"}, 1, NULL);
         }
         ob_model(&m, &g, 17);
-        nn_model_params p = nn_model_default_params();
-        p.threads = 1;
+        float x[8] = {0};
+        uint16_t h[4] = {0};
+        const nn_tensor ts[2] = {{.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = x},
+                                 {.dtype = NN_F16, .rank = 1, .shape = {4}, .data = h}};
         err e = {0};
-        nn_model *model = nn_model_load_memory(m.buf, m.len, "t.onnx", &p, &e);
-        free(m.buf);
-        if (model) {
-            nn_session *ss = nn_session_new(model, &e);
-            float x[8] = {0};
-            uint16_t h[4] = {0};
-            nn_tensor t = {.dtype = NN_F32, .rank = 2, .shape = {2, 4}, .data = x},
-                      th = {.dtype = NN_F16, .rank = 1, .shape = {4}, .data = h};
-            cr_assert(!ss || nn_session_set_input(ss, "x", &t, &e) != 0 ||
-                      nn_session_set_input(ss, "h", &th, &e) != 0 || nn_session_run(ss, &e) != 0);
-            nn_session_free(ss);
-            nn_model_free(model);
-        }
+        load_and_run(&m, &e, (const char *[]){"x", "h"}, ts, 2);
         cr_assert_eq(e.status, 400, "case %d: %d %s", k, e.status, e.msg);
         cr_assert(strstr(e.msg, want[k]), "case %d: %s", k, e.msg);
     }
@@ -650,7 +634,8 @@ Test(api, missing_or_mistyped_scalars_are_refused)
         }
         ob_model(&m, &g, 17);
         err e = {0};
-        cr_assert_eq(load_and_run(&m, &e), 400, "case %d: %d %s", k, e.status, e.msg);
+        cr_assert_eq(load_and_run(&m, &e, NULL, NULL, 0), 400, "case %d: %d %s", k, e.status,
+                     e.msg);
         cr_assert(strstr(e.msg, want[k]), "case %d: %s", k, e.msg);
     }
 }
