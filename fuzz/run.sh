@@ -8,7 +8,6 @@ build=${3:-build-fuzz}
 cd "$(dirname "$0")/.."
 mkdir -p ".cache/fuzz/$name"
 # -timeout: a unit slower than this is reported as a hang. 30 s, because the sanitizers
-# slow the engine's reference loops ~80x: a legal 1 M-pixel cubic Resize takes 0.3 s in
-# the release build and 26 s here.
+# slow the engine's reference loops ~80x (fuzz_onnx also bounds its activations to 1 MB).
 exec "$build/fuzz/fuzz_$name" -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 \
     -print_final_stats=1 ".cache/fuzz/$name" "fuzz/corpus/$name"
