@@ -93,6 +93,13 @@ int graph_sole_consumer(const nn_graph *g, int v)
     return found;
 }
 
+int graph_consumer_op(const nn_graph *g, int v, const char *op)
+{
+    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
+    int c = graph_sole_consumer(g, v);
+    return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
+}
+
 void graph_replace_uses(nn_graph *g, int from, int to)
 {
     for (int i = 0; i < g->nn; i++) {

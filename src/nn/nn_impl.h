@@ -138,6 +138,15 @@ void graph_count_uses(nn_graph *g);
 /* Index of the single live consumer of value v, or -1 when it has none or several, or is
  * a graph output. */
 int graph_sole_consumer(const nn_graph *g, int v);
+/* The pattern passes' step: the single live consumer of v when v has exactly one use, is
+ * not a graph output, and the consumer is an `op` without post-ops; else -1 (also for
+ * v < 0). */
+int graph_consumer_op(const nn_graph *g, int v, const char *op);
+/* The other input of a two-input node one of whose inputs is v, else -1. */
+static inline int node_other_input(const nn_node *n, int v)
+{
+    return n->n_in != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
+}
 /* Replaces every use of value `from` by `to` in live nodes and graph outputs. */
 void graph_replace_uses(nn_graph *g, int from, int to);
 /* Copies a graph: values and nodes are duplicated, arena contents are shared with src

@@ -4,13 +4,6 @@
  * three times. Runs in plans, where the shapes are known. */
 #include "nn/ops.h"
 
-static int sole_consumer_op(const nn_graph *g, int v, const char *op)
-{
-    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
-    int c = graph_sole_consumer(g, v);
-    return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
-}
-
 /* A Transpose of a rank-4 float tensor by exactly this perm. */
 static bool transpose_by(const nn_graph *g, int node, const int64_t *want)
 {
@@ -116,7 +109,7 @@ int pass_attention(nn_graph *g)
             dead[nd++] = c;
             cur = g->n[c].out[0];
         }
-        int sm = sole_consumer_op(g, cur, "Softmax");
+        int sm = graph_consumer_op(g, cur, "Softmax");
         if (sm < 0) continue;
         const nn_value *sv = &g->v[cur];
         bool old = g->n[sm].opset > 0 && g->n[sm].opset < 13;
@@ -124,7 +117,7 @@ int pass_attention(nn_graph *g)
         if (ax != -1 && ax != sv->rank - 1) continue;
         dead[nd++] = sm;
         int p = g->n[sm].out[0];
-        int mm2 = sole_consumer_op(g, p, "MatMul");
+        int mm2 = graph_consumer_op(g, p, "MatMul");
         if (mm2 < 0 || g->n[mm2].in[0] != p) continue;
         const nn_value *v = node_in(g, &g->n[mm2], 1);
         if (v->rank != q->rank ||

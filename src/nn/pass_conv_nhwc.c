@@ -26,14 +26,6 @@ static int only_producer(const nn_graph *g, int v, const char *op)
     return p;
 }
 
-/* The single live consumer of v of type op, or -1. */
-static int only_consumer(const nn_graph *g, int v, const char *op)
-{
-    if (g->v[v].uses != 1 || g->v[v].is_output) return -1;
-    int c = graph_sole_consumer(g, v);
-    return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
-}
-
 int pass_conv_nhwc(nn_graph *g)
 {
     int found = 0;
@@ -56,8 +48,8 @@ int pass_conv_nhwc(nn_graph *g)
         if (tv->rank != 3 || tv->dims[0] != x->dims[0] || tv->dims[2] != x->dims[1] ||
             tv->dims[1] != x->dims[2] * x->dims[3])
             continue;
-        int r2 = only_consumer(g, c->out[0], "Reshape");
-        int t2 = r2 >= 0 ? only_consumer(g, g->n[r2].out[0], "Transpose") : -1;
+        int r2 = graph_consumer_op(g, c->out[0], "Reshape");
+        int t2 = r2 >= 0 ? graph_consumer_op(g, g->n[r2].out[0], "Transpose") : -1;
         if (t2 < 0 || !swaps_last_two(g, t2)) continue;
         int out = g->n[t2].out[0];
         const nn_value *ov = &g->v[out];

@@ -136,7 +136,7 @@ int pass_fuse_activation(nn_graph *g)
             }
             bool add = !strcmp(t->op_type, "Add"), mul = !strcmp(t->op_type, "Mul");
             if ((add || mul) && t->n_in == 2) {
-                int other = t->in[0] == y ? t->in[1] : t->in[1] == y ? t->in[0] : -1;
+                int other = node_other_input(t, y);
                 if (other < 0 || other == y) continue;
                 const nn_value *ov = &g->v[other], *yv = &g->v[y];
                 /* a constant that broadcasts without growing the output, or a same-shape

@@ -15,21 +15,6 @@ static bool is_scalar(const nn_graph *g, int v, double c)
     return v >= 0 && const_scalar(&g->v[v], &d) && near(d, c);
 }
 
-/* The other input of binary node n when one input is `v`, else -1. */
-static int other_input(const nn_node *n, int v)
-{
-    if (n->n_in != 2) return -1;
-    return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-/* The single consumer of v when it is a live node of type op (no post-ops), else -1. */
-static int consumer_op(const nn_graph *g, int v, const char *op)
-{
-    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
-    int c = graph_sole_consumer(g, v);
-    return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
-}
-
 int pass_gelu(nn_graph *g)
 {
     int found = 0;
@@ -52,30 +37,31 @@ int pass_gelu(nn_graph *g)
         }
         if (x < 0 || g->v[x].kind == NN_V_CONST) continue;
         /* one = erf + 1 */
-        int add = consumer_op(g, erf->out[0], "Add");
-        if (add < 0 || !is_scalar(g, other_input(&g->n[add], erf->out[0]), 1.0)) continue;
+        int add = graph_consumer_op(g, erf->out[0], "Add");
+        if (add < 0 || !is_scalar(g, node_other_input(&g->n[add], erf->out[0]), 1.0)) continue;
         int one = g->n[add].out[0];
         int m1 = g->v[one].uses == 1 ? graph_sole_consumer(g, one) : -1;
         if (m1 < 0 || strcmp(g->n[m1].op_type, "Mul") || g->n[m1].n_post) continue;
-        int o1 = other_input(&g->n[m1], one), y = -1;
+        int o1 = node_other_input(&g->n[m1], one), y = -1;
         int dead[6] = {sp, i, add, m1, -1, -1};
         if (o1 == x) {
             /* (x * one) * 0.5 */
-            int m2 = consumer_op(g, g->n[m1].out[0], "Mul");
-            if (m2 < 0 || !is_scalar(g, other_input(&g->n[m2], g->n[m1].out[0]), 0.5)) continue;
+            int m2 = graph_consumer_op(g, g->n[m1].out[0], "Mul");
+            if (m2 < 0 || !is_scalar(g, node_other_input(&g->n[m2], g->n[m1].out[0]), 0.5))
+                continue;
             y = g->n[m2].out[0];
             dead[4] = m2;
         } else if (is_scalar(g, o1, 0.5)) {
             /* x * (one * 0.5) */
-            int m2 = consumer_op(g, g->n[m1].out[0], "Mul");
-            if (m2 < 0 || other_input(&g->n[m2], g->n[m1].out[0]) != x) continue;
+            int m2 = graph_consumer_op(g, g->n[m1].out[0], "Mul");
+            if (m2 < 0 || node_other_input(&g->n[m2], g->n[m1].out[0]) != x) continue;
             y = g->n[m2].out[0];
             dead[4] = m2;
         } else {
             /* (x * 0.5) * one */
             int hp = value_producer(g, o1);
             if (hp < 0 || strcmp(g->n[hp].op_type, "Mul") || g->v[o1].uses != 1) continue;
-            if (!is_scalar(g, other_input(&g->n[hp], x), 0.5)) continue;
+            if (!is_scalar(g, node_other_input(&g->n[hp], x), 0.5)) continue;
             y = g->n[m1].out[0];
             dead[4] = hp;
         }

@@ -7,15 +7,6 @@
 
 #include <stdlib.h>
 
-/* The single consumer of v if it has type op (either of two names), else -1. */
-static int sole(const nn_graph *g, int v, const char *op, const char *op2)
-{
-    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
-    int c = graph_sole_consumer(g, v);
-    if (c < 0 || g->n[c].n_post) return -1;
-    return !strcmp(g->n[c].op_type, op) || (op2 && !strcmp(g->n[c].op_type, op2)) ? c : -1;
-}
-
 /* The one axis a ReduceMean that keeps dims averages over: the last, or axis 1 of a
  * tensor of rank 3 or more (channels); -1 otherwise. */
 static int mean_axis(const nn_graph *g, const nn_node *n)
@@ -32,11 +23,6 @@ static int mean_axis(const nn_graph *g, const nn_node *n)
     if (na != 1 || x->rank < 1) return -1;
     int a = norm_axis(axes[0], x->rank);
     return a == x->rank - 1 || (a == 1 && x->rank >= 3) ? a : -1;
-}
-
-static int other(const nn_node *n, int v)
-{
-    return n->n_in != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
 }
 
 /* A constant float vector of D elements that broadcasts along `axis` of a rank-`rank`
@@ -65,7 +51,7 @@ int pass_layernorm(nn_graph *g)
         if (xv->rank < 1 || xv->dims[axis] <= 0 || xv->dtype != NN_F32) continue;
         int64_t D = xv->dims[axis];
         bool chan = axis != xv->rank - 1;
-        int sub = sole(g, m->out[0], "Sub", NULL);
+        int sub = graph_consumer_op(g, m->out[0], "Sub");
         if (sub < 0 || g->n[sub].in[0] != x || g->n[sub].in[1] != m->out[0]) continue;
         int d = g->n[sub].out[0];
         if (g->v[d].uses != 2 || g->v[d].is_output) continue;
@@ -87,27 +73,29 @@ int pass_layernorm(nn_graph *g)
                 dv = k;
         }
         if (sq < 0 || dv < 0 || g->n[sq].n_post || g->n[dv].n_post) continue;
-        int m2 = sole(g, g->n[sq].out[0], "ReduceMean", NULL);
+        int m2 = graph_consumer_op(g, g->n[sq].out[0], "ReduceMean");
         if (m2 < 0 || mean_axis(g, &g->n[m2]) != axis) continue;
-        int add = sole(g, g->n[m2].out[0], "Add", NULL);
-        int ev = add >= 0 ? other(&g->n[add], g->n[m2].out[0]) : -1;
+        int add = graph_consumer_op(g, g->n[m2].out[0], "Add");
+        int ev = add >= 0 ? node_other_input(&g->n[add], g->n[m2].out[0]) : -1;
         double eps;
         if (ev < 0 || !const_scalar(&g->v[ev], &eps)) continue;
-        int sqrt_ = sole(g, g->n[add].out[0], "Sqrt", NULL);
+        int sqrt_ = graph_consumer_op(g, g->n[add].out[0], "Sqrt");
         if (sqrt_ < 0 || g->n[dv].in[1] != g->n[sqrt_].out[0] || g->v[g->n[sqrt_].out[0]].uses != 1)
             continue;
         int y = g->n[dv].out[0];
         int dead[9] = {i, sub, sq, m2, add, sqrt_, dv, -1, -1};
         const float *gamma = NULL, *beta = NULL;
         int gv = -1, bv = -1;
-        int mul = sole(g, y, "Mul", NULL);
-        if (mul >= 0 && (gamma = axis_const(g, other(&g->n[mul], y), D, axis, xv->rank))) {
-            gv = other(&g->n[mul], y);
+        int mul = graph_consumer_op(g, y, "Mul");
+        if (mul >= 0 &&
+            (gamma = axis_const(g, node_other_input(&g->n[mul], y), D, axis, xv->rank))) {
+            gv = node_other_input(&g->n[mul], y);
             y = g->n[mul].out[0];
             dead[7] = mul;
-            int ad = sole(g, y, "Add", NULL);
-            if (ad >= 0 && (beta = axis_const(g, other(&g->n[ad], y), D, axis, xv->rank))) {
-                bv = other(&g->n[ad], y);
+            int ad = graph_consumer_op(g, y, "Add");
+            if (ad >= 0 &&
+                (beta = axis_const(g, node_other_input(&g->n[ad], y), D, axis, xv->rank))) {
+                bv = node_other_input(&g->n[ad], y);
                 y = g->n[ad].out[0];
                 dead[8] = ad;
             }

@@ -5,18 +5,6 @@
  * x zero point, weight zero point, the float scale, bias (optional). */
 #include "nn/ops.h"
 
-static int sole(const nn_graph *g, int v, const char *op)
-{
-    if (v < 0 || g->v[v].uses != 1 || g->v[v].is_output) return -1;
-    int c = graph_sole_consumer(g, v);
-    return c >= 0 && !strcmp(g->n[c].op_type, op) && !g->n[c].n_post ? c : -1;
-}
-
-static int other(const nn_node *n, int v)
-{
-    return n->n_in != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
 int pass_qconv(nn_graph *g)
 {
     int found = 0;
@@ -27,19 +15,19 @@ int pass_qconv(nn_graph *g)
         const nn_value *w = node_in(g, ci, 1);
         if (!w || w->kind != NN_V_CONST || w->rank != 4 || !w->data) continue;
         if (ci->n_in > 3 && ci->in[3] >= 0 && !value_is_const(g, ci->in[3])) continue;
-        int cast = sole(g, ci->out[0], "Cast");
+        int cast = graph_consumer_op(g, ci->out[0], "Cast");
         if (cast < 0 || attr_i(&g->n[cast], "to", 0) != NN_F32) continue;
-        int mul = sole(g, g->n[cast].out[0], "Mul");
+        int mul = graph_consumer_op(g, g->n[cast].out[0], "Mul");
         if (mul < 0) continue;
-        int scale = other(&g->n[mul], g->n[cast].out[0]);
+        int scale = node_other_input(&g->n[mul], g->n[cast].out[0]);
         if (scale < 0 || g->v[scale].dtype != NN_F32 ||
             (g->v[scale].rank > 0 && value_count(&g->v[scale]) != 1))
             continue;
         int y = g->n[mul].out[0], bias = -1;
         int dead[4] = {i, cast, mul, -1};
-        int add = sole(g, y, "Add");
+        int add = graph_consumer_op(g, y, "Add");
         if (add >= 0) {
-            int b = other(&g->n[add], y);
+            int b = node_other_input(&g->n[add], y);
             const nn_value *bv = b >= 0 ? &g->v[b] : NULL;
             /* a constant per output channel: [M] broadcast as [1, M, 1, 1] */
             int64_t M = w->dims[0];
