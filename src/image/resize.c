@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,27 +106,16 @@ static void vpass_u8(const int16_t *h0, const int16_t *h1, uint8_t *d, int n, in
     }
 }
 
-void img_resize_into(const img *src, img *dst)
+/* Output rows [y0, y1) of img_resize_into. */
+static void resize_rows(const img *src, img *dst, const xtap *t, const int16_t *a, double scale,
+                        int y0, int y1)
 {
-    assert(src->channels == dst->channels);
-    int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h, cn = src->channels;
-    if (sw == dw && sh == dh) {
-        for (int y = 0; y < sh; y++)
-            memcpy(img_px(dst, 0, y), img_px(src, 0, y), (size_t)sw * (size_t)cn);
-        return;
-    }
-    xtap *t = x_taps(sw, dw, cn);
-    int16_t *a = xmalloc(sizeof *a * 2 * (size_t)dw);
-    for (int x = 0; x < dw; x++) {
-        a[2 * x] = fixed11(t[x].a0);
-        a[2 * x + 1] = fixed11(t[x].a1);
-    }
+    int sh = src->h, dw = dst->w, cn = src->channels;
     size_t n = (size_t)dw * (size_t)cn;
     /* Two horizontally resized rows, reused while consecutive output rows share them. */
     int16_t *rows[2] = {xmalloc(sizeof(int16_t) * n), xmalloc(sizeof(int16_t) * n)};
     int have[2] = {-1, -1};
-    double scale = linear_scale(sh, dh);
-    for (int y = 0; y < dh; y++) {
+    for (int y = y0; y < y1; y++) {
         int r0, r1;
         float b0, b1;
         y_tap(y, scale, sh, &r0, &r1, &b0, &b1);
@@ -145,6 +135,33 @@ void img_resize_into(const img *src, img *dst)
     }
     free(rows[0]);
     free(rows[1]);
+}
+
+void img_resize_into(const img *src, img *dst)
+{
+    assert(src->channels == dst->channels);
+    int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h, cn = src->channels;
+    if (sw == dw && sh == dh) {
+        for (int y = 0; y < sh; y++)
+            memcpy(img_px(dst, 0, y), img_px(src, 0, y), (size_t)sw * (size_t)cn);
+        return;
+    }
+    xtap *t = x_taps(sw, dw, cn);
+    int16_t *a = xmalloc(sizeof *a * 2 * (size_t)dw);
+    for (int x = 0; x < dw; x++) {
+        a[2 * x] = fixed11(t[x].a0);
+        a[2 * x + 1] = fixed11(t[x].a1);
+    }
+    size_t n = (size_t)dw * (size_t)cn;
+    double scale = linear_scale(sh, dh);
+    /* Output rows are independent; large resizes (a photo to a model's input) split them
+     * between the OpenMP team, which also wakes the team the model then runs on. */
+    int parts = (size_t)dh * n >= 256 * 1024 ? omp_get_max_threads() : 1;
+    if (parts > dh) parts = dh;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+    for (int p = 0; p < parts; p++)
+        resize_rows(src, dst, t, a, scale, (int)((int64_t)dh * p / parts),
+                    (int)((int64_t)dh * (p + 1) / parts));
     free(a);
     free(t);
 }
