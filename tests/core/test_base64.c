@@ -81,3 +81,52 @@ Test(base64, garbage_and_truncation_are_errors)
         cr_assert(strncmp(e.msg, "invalid base64", 14) == 0, "%s", e.msg);
     }
 }
+
+Test(base64, padding_must_be_exact_and_final_bits_zero)
+{
+    /* "Zh==": 'h' leaves bits set past the one byte; "Zm9v====": padding after a whole
+     * group; "Zg=": one '=' where two belong; a NUL is not whitespace. */
+    const char *bad[] = {"Zh==", "Zm9v====", "Zg=", "Zm9=", "Zm8=Zm8=", "Zm\0v"};
+    const char *why[] = {"bits past the end", "'=' at the end", "'=' at the end",
+                         "bits past the end", "followed by more data", "byte 0x00"};
+    size_t lens[] = {4, 8, 3, 4, 8, 4};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        err e = {0};
+        size_t n;
+        cr_assert_null(b64_decode(bad[i], lens[i], &n, &e), "'%s' decoded", bad[i]);
+        cr_assert_eq(e.status, 400);
+        cr_assert(strstr(e.msg, why[i]) != NULL, "'%s': %s", bad[i], e.msg);
+    }
+    /* whitespace may sit anywhere, padding included */
+    err e = {0};
+    size_t n;
+    unsigned char *d = b64_decode(" Z\tm 8 =\r\n", 10, &n, &e);
+    cr_assert_not_null(d, "%s", e.msg);
+    cr_assert_eq(n, 2);
+    cr_assert_arr_eq(d, "fo", 2);
+    free(d);
+}
+
+Test(base64, every_byte_value_in_every_position)
+{
+    /* 256 x 3 bytes: each value at each offset within a group, decoded from the encoder's
+     * text and from the same text wrapped at 76 columns. */
+    unsigned char buf[768];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(i / 3 + (i % 3) * 85);
+    size_t n, m;
+    char *enc = b64_encode(buf, sizeof buf, &n);
+    cr_assert_eq(n, 1024);
+    char wrapped[1100];
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        wrapped[w++] = enc[i];
+        if (i % 76 == 75) wrapped[w++] = '\n';
+    }
+    err e = {0};
+    unsigned char *dec = b64_decode(wrapped, w, &m, &e);
+    cr_assert_not_null(dec, "%s", e.msg);
+    cr_assert_eq(m, sizeof buf);
+    cr_assert_arr_eq(dec, buf, m);
+    free(dec);
+    free(enc);
+}
