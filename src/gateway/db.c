@@ -213,5 +213,5 @@ json_t *gateway_time(int64_t us)
 
 json_t *gateway_str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? http_json_stringn(s, strlen(s)) : json_null();
 }

@@ -229,6 +229,9 @@ void http_res_header(http_res *rs, const char *name, const char *value);
 
 /* Compact Python-style JSON (see http_res_json). Returns a malloc'ed string. */
 char *http_json_dumps(const json_t *v, size_t *len);
+/* json_stringn, faster for long ASCII text (base64 images); NULL where s is not UTF-8,
+ * as json_stringn. */
+json_t *http_json_stringn(const char *s, size_t n);
 /* Shortest text that reads back as x, Python repr style: "20.0", "0.1", "1e-05". */
 void http_format_double(double x, char out[32]);
 

@@ -1,6 +1,7 @@
 #include "http/http.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,4 +50,59 @@ Test(json, compact_ordered_raw_utf8)
     cr_assert_eq(len, strlen(s));
     free(s);
     json_decref(o);
+}
+
+/* Every byte that must be escaped, at every offset around the 32-byte blocks the writer
+ * scans in, against the escaping written out by hand here; and the ASCII shortcut of
+ * http_json_stringn keeps jansson's verdict on UTF-8. */
+static void python_escape(char *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+            *out++ = '\\';
+            *out++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+        } else if (c < 0x20) {
+            out += sprintf(out, "\\u%04x", c);
+        } else {
+            *out++ = (char)c;
+        }
+    }
+    *out = '\0';
+}
+
+Test(json, escapes_at_every_offset)
+{
+    const char specials[] = "\"\\\n\r\t\b\f\x01\x1f";
+    for (size_t k = 0; k < sizeof specials - 1; k++)
+        for (size_t at = 0; at < 100; at++) {
+            char s[101], want[700], got_want[710];
+            for (size_t i = 0; i < 100; i++) s[i] = (char)('A' + i % 26);
+            s[100] = '\0';
+            s[at] = specials[k];
+            if (at + 33 < 100) s[at + 33] = specials[(k + 1) % (sizeof specials - 1)];
+            python_escape(want, s);
+            json_t *v = http_json_stringn(s, 100);
+            cr_assert_not_null(v);
+            size_t len;
+            char *dumped = http_json_dumps(v, &len);
+            snprintf(got_want, sizeof got_want, "\"%s\"", want);
+            cr_assert_str_eq(dumped, got_want, "special %zu at %zu", k, at);
+            free(dumped);
+            json_decref(v);
+        }
+    char ascii[80], utf8[80];
+    memset(ascii, 'x', sizeof ascii);
+    memcpy(utf8, ascii, sizeof utf8);
+    memcpy(utf8 + 40, "\xe2\x82\xb9", 3); /* ₹ */
+    json_t *a = http_json_stringn(ascii, sizeof ascii), *u = http_json_stringn(utf8, sizeof utf8);
+    cr_assert(a && u);
+    cr_assert_eq(json_string_length(u), sizeof utf8);
+    utf8[41] = 'x'; /* a lead byte without its continuation */
+    cr_assert_null(http_json_stringn(utf8, sizeof utf8));
+    json_decref(a);
+    json_decref(u);
 }
