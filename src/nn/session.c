@@ -3,7 +3,9 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct nn_session {
     nn_model *m;
@@ -19,6 +21,34 @@ struct nn_session {
     nn_profile_entry *prof;
     int n_prof;
 };
+
+/* Session memory is mapped on its own, 2 MB aligned, asking for transparent huge pages
+ * (where the system gives them on request, as Debian's default does). The segment service
+ * drops its encoder session's ~180 MB after each photo, so every photo touches it anew:
+ * in 4 KB pages that was ~45,000 page faults, a fifth of the encoder's time. */
+#define ARENA_ALIGN ((size_t)2 << 20)
+
+static void *arena_map(size_t n, size_t *len)
+{
+    *len = (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    size_t span = *len + ARENA_ALIGN;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1));
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (p + span > a + *len) munmap(a + *len, (size_t)(p + span - (a + *len)));
+#ifdef MADV_HUGEPAGE
+    madvise(a, *len, MADV_HUGEPAGE);
+#endif
+    return a;
+}
+
+static void arena_unmap(nn_session *s)
+{
+    if (s->arena) munmap(s->arena, s->arena_cap);
+    s->arena = NULL;
+    s->arena_cap = 0;
+}
 
 nn_session *nn_session_new(nn_model *m, err *e)
 {
@@ -55,7 +85,7 @@ void nn_session_free(nn_session *s)
     if (!s) return;
     unbind(s);
     if (s->stream) dnnl_stream_destroy(s->stream);
-    free(s->arena);
+    arena_unmap(s);
     free(s->in);
     free(s->bound);
     free(s->out);
@@ -106,16 +136,13 @@ static int bind(nn_session *s, nn_plan *p, err *e)
 {
     unbind(s);
     if (p->arena_bytes > s->arena_cap) {
-        free(s->arena);
-        s->arena = NULL;
-        if (posix_memalign(&s->arena, 64, p->arena_bytes) != 0) {
+        arena_unmap(s);
+        if (!(s->arena = arena_map(p->arena_bytes, &s->arena_cap))) {
             err_set(e, 503, "%s: cannot allocate %zu bytes for the session", s->m->file,
                     p->arena_bytes);
-            s->arena = NULL;
             s->arena_cap = 0;
             return -1;
         }
-        s->arena_cap = p->arena_bytes;
     }
     s->plan = p;
     s->ptr = xcalloc((size_t)p->g.nv + 1, sizeof *s->ptr);
