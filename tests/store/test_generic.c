@@ -157,6 +157,39 @@ Test(exec, values_round_trip_and_metacharacters_stay_data)
     test_store_done(s);
 }
 
+/* What aggregates, literals and comparisons give on each backend: PostgreSQL answers
+ * NUMERIC for sum() of BIGINT and for 1.25, BOOLEAN for a comparison, REAL and SMALLINT for
+ * those casts, all read back as numbers here. */
+Test(exec, computed_columns_read_as_numbers)
+{
+    store_params p = test_params();
+    store *s = test_store_open(&p);
+    exec_ok(s, "CREATE TABLE g (k BIGINT, d DOUBLE PRECISION)", NULL, 0, NULL);
+    const int64_t ks[] = {-5, 12, 4000000000000};
+    for (size_t i = 0; i < ARRAY_LEN(ks); i++)
+        exec_ok(s, "INSERT INTO g (k, d) VALUES ($1, $2)",
+                ARGS(store_int(ks[i]), store_double((double)ks[i] / 8)), NULL);
+    store_rows *r = NULL;
+    cr_assert_eq(exec_ok(s,
+                         "SELECT count(*), sum(k), min(d), max(k) > 0, -3, 1.25, 'lit', "
+                         "CAST(0.5 AS REAL), CAST(-2 AS SMALLINT), sum(k) - sum(k) - 0.001 "
+                         "FROM g",
+                         NULL, 0, &r),
+                 1);
+    cr_assert_eq(store_rows_int(r, 0, 0), 3);
+    cr_assert_eq(store_rows_int(r, 0, 1), 4000000000007);
+    cr_assert_eq(store_rows_double(r, 0, 2), -0.625);
+    cr_assert_eq(store_rows_int(r, 0, 3), 1);
+    cr_assert_eq(store_rows_int(r, 0, 4), -3);
+    cr_assert_eq(store_rows_double(r, 0, 5), 1.25);
+    cr_assert_str_eq(store_rows_text(r, 0, 6), "lit");
+    cr_assert_eq(store_rows_double(r, 0, 7), 0.5);
+    cr_assert_eq(store_rows_int(r, 0, 8), -2);
+    cr_assert_eq(store_rows_double(r, 0, 9), -0.001);
+    store_rows_free(r);
+    test_store_done(s);
+}
+
 Test(exec, errors_have_statuses)
 {
     store_params p = test_params();
