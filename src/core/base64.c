@@ -7,26 +7,38 @@
  * they are made (store/accounts.c). */
 #include "core/core.h"
 
-#include <stdint.h>
-#include <stdlib.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Two characters for each 12 bits: half the lookups of one per 6 (a design listing
+ * encodes megabytes). */
+static char pairs[4096][2];
+
+static void pairs_init(void)
+{
+    for (int i = 0; i < 4096; i++) {
+        pairs[i][0] = alphabet[i >> 6];
+        pairs[i][1] = alphabet[i & 63];
+    }
+}
+
 char *b64_encode(const void *data, size_t len, size_t *out_len)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pairs_init);
     const unsigned char *p = data;
     size_t n = (len + 2) / 3 * 4;
     char *s = xmalloc(n + 1), *o = s;
     size_t i = 0;
     for (; i + 3 <= len; i += 3, o += 4) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        o[0] = alphabet[v >> 18];
-        o[1] = alphabet[v >> 12 & 63];
-        o[2] = alphabet[v >> 6 & 63];
-        o[3] = alphabet[v & 63];
+        memcpy(o, pairs[v >> 12], 2);
+        memcpy(o + 2, pairs[v & 0xfff], 2);
     }
     if (i < len) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
