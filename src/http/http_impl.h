@@ -49,6 +49,7 @@ struct http_server {
     } extra_metrics[8];
     int nextra;
     atomic_int inflight;
+    atomic_size_t job_bytes; /* bodies held by admitted heavy requests */
     atomic_bool stop;
     atomic_bool draining;
     int port;
@@ -112,6 +113,7 @@ struct http_req {
     http_res res;
     req_state state;
     atomic_int refs; /* the connection's, plus the worker's while a job runs */
+    size_t job_bytes; /* what this request adds to the server's job_bytes while queued */
     atomic_bool timed_out;
     atomic_bool finished;
     struct http_req *job_next, *job_prev;

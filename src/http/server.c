@@ -31,7 +31,11 @@ http_server_params http_server_default_params(void)
         .port = 8000,
         .threads = 2,
         .workers = cores > 0 ? (int)cores : 2,
-        .queue = 16,
+        /* Enough that a burst of 50 photos waits its turn rather than being turned
+         * away; what bounds memory is queue_bytes, and a request that waits past its
+         * time limit is answered 504. */
+        .queue = 64,
+        .queue_bytes = 256u << 20,
         .max_body = 32u << 20,
         .max_part = 25u << 20,
         .request_timeout = 120,
@@ -54,6 +58,8 @@ int http_server_params_from_env(http_server_params *p, err *e)
     p->workers = (int)v;
     if (cfg_int("HTTP_QUEUE", p->queue, 0, 100000, &v, e)) return -1;
     p->queue = (int)v;
+    if (cfg_size("HTTP_QUEUE_BYTES", p->queue_bytes, 0, (size_t)1 << 40, &z, e)) return -1;
+    p->queue_bytes = z;
     if (cfg_size("HTTP_MAX_BODY", p->max_body, 1024, (size_t)1 << 34, &z, e)) return -1;
     p->max_body = z;
     if (cfg_size("HTTP_MAX_PART", p->max_part, 1024, (size_t)1 << 34, &z, e)) return -1;
@@ -568,6 +574,20 @@ static bool job_claim(http_req *rq)
     return atomic_compare_exchange_strong(&rq->finished, &expected, true);
 }
 
+/* 503 with Retry-After for a heavy request turned away; why names the limit reached. */
+static void busy(http_server *s, http_res *rs, const char *why, ...) AR_PRINTF(3, 4);
+static void busy(http_server *s, http_res *rs, const char *why, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, why);
+    vsnprintf(reason, sizeof reason, why, ap);
+    va_end(ap);
+    http_res_error(rs, 503, "the %s service is busy (%s); retry in a moment", s->p.service,
+                   reason);
+    http_res_header(rs, "Retry-After", "1");
+}
+
 static void job_run(void *arg)
 {
     http_req *rq = arg;
@@ -575,6 +595,7 @@ static void job_run(void *arg)
     /* the handler writes a private response: rq->res belongs to whoever claims the job */
     http_res res = {0};
     if (!atomic_load(&rq->timed_out)) run_handler(rq, &res);
+    atomic_fetch_sub(&s->job_bytes, rq->job_bytes);
     job_track(s, rq, false);
     if (job_claim(rq)) {
         http_res_reset(&rq->res);
@@ -673,19 +694,28 @@ static enum MHD_Result dispatch(http_req *rq)
     }
     double limit = r->opts.timeout > 0 ? r->opts.timeout : s->p.request_timeout;
     rq->deadline = rq->t0 + limit;
+    /* The bodies of admitted heavy requests are held until their handler has run; past
+     * queue_bytes a new one is turned away, unless nothing else is held (one request
+     * within max_body is always served). */
+    size_t held = atomic_fetch_add(&s->job_bytes, rq->len);
+    if (held > 0 && held + rq->len > s->p.queue_bytes) {
+        atomic_fetch_sub(&s->job_bytes, rq->len);
+        busy(s, rs, "%.0f MB of uploads are waiting or in progress, the limit is "
+                    "HTTP_QUEUE_BYTES=%.0f MB",
+             (double)held / (1 << 20), (double)s->p.queue_bytes / (1 << 20));
+        return send_response(rq);
+    }
+    rq->job_bytes = rq->len;
     atomic_fetch_add(&rq->refs, 1); /* the worker's */
     rq->state = REQ_QUEUED;
     MHD_suspend_connection(rq->conn);
     job_track(s, rq, true);
     if (!http_pool_submit(s->pool, job_run, rq)) {
         job_track(s, rq, false);
+        atomic_fetch_sub(&s->job_bytes, rq->job_bytes);
         atomic_fetch_sub(&rq->refs, 1);
         atomic_store(&rq->finished, true);
-        http_res_error(rs, 503,
-                       "the %s service is busy (%d requests in progress and %d "
-                       "waiting); retry in a moment",
-                       s->p.service, s->p.workers, s->p.queue);
-        http_res_header(rs, "Retry-After", "1");
+        busy(s, rs, "%d requests in progress and %d waiting", s->p.workers, s->p.queue);
         rq->state = REQ_READY;
         MHD_resume_connection(rq->conn);
     }

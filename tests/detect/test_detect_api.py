@@ -219,13 +219,15 @@ def test_fifty_requests_at_once_are_all_answered(detect):
 
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
         answers = list(pool.map(one, range(50)))
+    # the default queue (64 waiting, 256 MB of uploads) takes a burst of 50 photos
     codes = [r.status_code for r in answers]
-    assert set(codes) <= {200, 503}, codes
-    assert codes.count(200) >= 2
-    for r in answers:
-        if r.status_code == 503:
-            assert r.headers.get("Retry-After")
-            assert "retry" in r.json()["detail"]
+    assert codes == [200] * 50, codes
+    for i, r in enumerate(answers):
+        if i % 2:
+            assert list(r.json()) == ["objects", "annotated_image", "bounding_boxes", "confidence"]
+            assert r.json()["annotated_image"].startswith("data:image/jpeg;base64,")
+        else:
+            assert list(r.json()) == ["bboxes"]
     assert requests.get(detect.url("/health"), timeout=5).json()["loaded"] is True
 
 

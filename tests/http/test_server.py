@@ -308,6 +308,30 @@ def test_full_queue_answers_503_with_retry_after():
         s.stop()
 
 
+def test_uploads_held_by_waiting_requests_are_bounded():
+    """HTTP_QUEUE_BYTES bounds the bodies that admitted heavy requests hold: one that would
+    go past it is turned away naming the setting, a smaller one still fits, and with
+    nothing held any body within HTTP_MAX_BODY is served."""
+    s = start_echo({"HTTP_WORKERS": "1", "HTTP_QUEUE": "8", "HTTP_QUEUE_BYTES": "100000"})
+    try:
+        first = {}
+        t = threading.Thread(target=lambda: first.update(
+            r=requests.post(s.url("/slow?ms=800"), data=b"x" * 80000)))
+        t.start()
+        time.sleep(0.2)
+        r = requests.post(s.url("/slow?ms=10"), data=b"y" * 40000)
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "1"
+        assert "HTTP_QUEUE_BYTES" in r.json()["detail"] and "busy" in r.json()["detail"]
+        assert requests.post(s.url("/slow?ms=10"), data=b"z" * 10000).status_code == 200
+        t.join()
+        assert first["r"].status_code == 200
+        # nothing held now: a body larger than the bound alone is served
+        assert requests.post(s.url("/slow?ms=10"), data=b"w" * 150000).status_code == 200
+    finally:
+        s.stop()
+
+
 def test_request_time_limit_is_504(echo):
     r = requests.post(echo.url("/slow-limited?ms=1500"))
     assert r.status_code == 504

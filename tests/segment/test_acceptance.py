@@ -223,15 +223,11 @@ def test_fifty_parallel_requests(segment):
 
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
         results = list(pool.map(one, range(50)))
+    # the default queue (64 waiting, 256 MB of uploads) takes all 50
     statuses = [s for s, _, _ in results]
-    print(f"\n50 parallel: {statuses.count(200)} answered 200, {statuses.count(503)} 503")
-    assert set(statuses) <= {200, 503}, statuses
-    assert statuses.count(200) >= 2
+    assert statuses == [200] * 50, statuses
     for status, retry, content in results:
-        if status == 503:
-            assert retry is not None
-        else:
-            assert content == warm.content
+        assert content == warm.content
     assert requests.get(segment.url("/health"), timeout=10).json()["model"]["loaded"] is True
 
 
