@@ -173,32 +173,99 @@ img *img_resize(const img *src, int dw, int dh)
     return dst;
 }
 
+static void hpass_f32(const float *s, float *d, const xtap *t, int dw, int cn)
+{
+    if (cn == 1) {
+        for (int x = 0; x < dw; x++) d[x] = s[t[x].i0] * t[x].a0 + s[t[x].i1] * t[x].a1;
+        return;
+    }
+    for (int x = 0; x < dw; x++, d += cn)
+        for (int c = 0; c < cn; c++) d[c] = s[t[x].i0 + c] * t[x].a0 + s[t[x].i1 + c] * t[x].a1;
+}
+
+/* The float resize's geometry and where its rows go: stored (dst) or only their sign
+ * (mask: 255 where > 0). */
+typedef struct f32_job {
+    const float *src;
+    size_t src_stride; /* floats between source rows */
+    int sh, cn, dw;
+    const xtap *t;
+    double scale;
+    float *dst;
+    uint8_t *mask;
+} f32_job;
+
+/* Output rows [y0, y1), reusing a horizontally resized source row while consecutive
+ * output rows share it (an upscale reads each one for two or more). */
+static void f32_rows(const f32_job *j, int y0, int y1)
+{
+    size_t n = (size_t)j->dw * (size_t)j->cn;
+    float *rows[2] = {xmalloc(sizeof(float) * n), xmalloc(sizeof(float) * n)};
+    float *line = j->mask ? xmalloc(sizeof(float) * n) : NULL;
+    int have[2] = {-1, -1};
+    for (int y = y0; y < y1; y++) {
+        int r0, r1;
+        float b0, b1;
+        y_tap(y, j->scale, j->sh, &r0, &r1, &b0, &b1);
+        int s0 = have[0] == r0 ? 0 : have[1] == r0 ? 1 : -1;
+        if (s0 < 0) {
+            s0 = have[0] == r1 ? 1 : 0;
+            hpass_f32(j->src + (size_t)r0 * j->src_stride, rows[s0], j->t, j->dw, j->cn);
+            have[s0] = r0;
+        }
+        int s1 = have[0] == r1 ? 0 : have[1] == r1 ? 1 : -1;
+        if (s1 < 0) {
+            s1 = 1 - s0;
+            hpass_f32(j->src + (size_t)r1 * j->src_stride, rows[s1], j->t, j->dw, j->cn);
+            have[s1] = r1;
+        }
+        const float *h0 = rows[s0], *h1 = rows[s1];
+        float *out = j->dst ? j->dst + (size_t)y * n : line;
+        for (size_t x = 0; x < n; x++) out[x] = h0[x] * b0 + h1[x] * b1;
+        if (j->mask) {
+            uint8_t *m = j->mask + (size_t)y * n;
+            for (size_t x = 0; x < n; x++) m[x] = out[x] > 0.0f ? 255 : 0;
+        }
+    }
+    free(rows[0]);
+    free(rows[1]);
+    free(line);
+}
+
+static void f32_run(f32_job *j, int sw, int dh)
+{
+    xtap *t = x_taps(sw, j->dw, j->cn);
+    j->t = t;
+    int parts = (size_t)dh * (size_t)j->dw * (size_t)j->cn >= 256 * 1024 ? omp_get_max_threads() : 1;
+    if (parts > dh) parts = dh;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+    for (int p = 0; p < parts; p++)
+        f32_rows(j, (int)((int64_t)dh * p / parts), (int)((int64_t)dh * (p + 1) / parts));
+    free(t);
+}
+
 void img_resize_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
 {
     assert(sw > 0 && sh > 0 && dw > 0 && dh > 0 && cn > 0);
-    xtap *t = x_taps(sw, dw, cn);
-    size_t n = (size_t)dw * (size_t)cn, srow = (size_t)sw * (size_t)cn;
-    float *h0 = xmalloc(sizeof(float) * n), *h1 = xmalloc(sizeof(float) * n);
-    double scale = linear_scale(sh, dh);
-    for (int y = 0; y < dh; y++) {
-        int r0, r1;
-        float b0, b1;
-        y_tap(y, scale, sh, &r0, &r1, &b0, &b1);
-        const float *rows[2] = {src + (size_t)r0 * srow, src + (size_t)r1 * srow};
-        float *h[2] = {h0, h1};
-        for (int k = 0; k < 2; k++) {
-            const float *s = rows[k];
-            float *d = h[k];
-            for (int x = 0; x < dw; x++, d += cn)
-                for (int c = 0; c < cn; c++)
-                    d[c] = s[t[x].i0 + c] * t[x].a0 + s[t[x].i1 + c] * t[x].a1;
-        }
-        float *out = dst + (size_t)y * n;
-        for (size_t x = 0; x < n; x++) out[x] = h0[x] * b0 + h1[x] * b1;
+    f32_job j = {.src = src, .src_stride = (size_t)sw * (size_t)cn, .sh = sh, .cn = cn,
+                 .dw = dw, .scale = linear_scale(sh, dh), .dst = dst};
+    f32_run(&j, sw, dh);
+}
+
+void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, uint8_t *mask,
+                         int dw, int dh)
+{
+    assert(sw > 0 && sh > 0 && dw > 0 && dh > 0 && src_stride >= (size_t)sw);
+    if (sw == dw && sh == dh) { /* cv::resize copies */
+        for (int y = 0; y < dh; y++)
+            for (int x = 0; x < dw; x++)
+                mask[(size_t)y * (size_t)dw + (size_t)x] =
+                    src[(size_t)y * src_stride + (size_t)x] > 0.0f ? 255 : 0;
+        return;
     }
-    free(h0);
-    free(h1);
-    free(t);
+    f32_job j = {.src = src, .src_stride = src_stride, .sh = sh, .cn = 1, .dw = dw,
+                 .scale = linear_scale(sh, dh), .mask = mask};
+    f32_run(&j, sw, dh);
 }
 
 /* ---------------------------------------------------------------- letterbox */

@@ -342,3 +342,43 @@ Test(colour, orient_and_rgb)
     cr_assert(rgb->channels == 3 && img_px(rgb, 1, 0)[0] == 250 && img_px(rgb, 1, 0)[2] == 250);
     img_free(rgb);
 }
+
+/* The sign-only resize gives exactly the threshold of the float resize, read through a
+ * row stride, for upscales and downscales, values straddling zero and exact zeros. */
+Test(resize, f32_mask_is_the_sign_of_f32)
+{
+    const int sizes[][4] = {{64, 48, 150, 113}, {640, 480, 1500, 1125}, {300, 200, 97, 61},
+                            {7, 5, 7, 5}, {1, 1, 9, 4}};
+    uint32_t seed = 7;
+    for (size_t k = 0; k < ARRAY_LEN(sizes); k++) {
+        int sw = sizes[k][0], sh = sizes[k][1], dw = sizes[k][2], dh = sizes[k][3];
+        size_t stride = (size_t)sw + 13;
+        float *src = malloc(sizeof(float) * stride * (size_t)sh);
+        float *packed = malloc(sizeof(float) * (size_t)sw * (size_t)sh);
+        for (int y = 0; y < sh; y++)
+            for (int x = 0; x < sw; x++) {
+                seed = seed * 1103515245u + 12345u;
+                int r = (int)(seed >> 16) % 2001 - 1000;
+                float v = r % 7 == 0 ? 0.0f : (float)r / 250.0f; /* some exact zeros */
+                src[(size_t)y * stride + (size_t)x] = v;
+                packed[(size_t)y * (size_t)sw + (size_t)x] = v;
+            }
+        for (size_t i = 0; i < stride * (size_t)sh; i++)
+            if (i % stride >= (size_t)sw) src[i] = 1e30f; /* outside the rows: never read */
+        float *full = malloc(sizeof(float) * (size_t)dw * (size_t)dh);
+        uint8_t *mask = malloc((size_t)dw * (size_t)dh);
+        img_resize_f32(packed, sw, sh, 1, full, dw, dh);
+        img_resize_f32_mask(src, sw, sh, stride, mask, dw, dh);
+        size_t pos = 0;
+        for (size_t i = 0; i < (size_t)dw * (size_t)dh; i++) {
+            cr_assert_eq(mask[i], full[i] > 0.0f ? 255 : 0, "%dx%d->%dx%d at %zu: %g", sw, sh,
+                         dw, dh, i, (double)full[i]);
+            pos += mask[i] != 0;
+        }
+        if (sw * sh > 1) cr_assert(pos > 0 && pos < (size_t)dw * (size_t)dh);
+        free(src);
+        free(packed);
+        free(full);
+        free(mask);
+    }
+}

@@ -236,21 +236,8 @@ void sam_embedding_release(sam_model *m, sam_embedding *emb)
  * F.interpolate with align_corners=False) to the photo, then > 0. */
 static void logits_to_mask(const float *logits, const sam_embedding *emb, uint8_t *mask)
 {
-    size_t n = (size_t)emb->w * (size_t)emb->h;
-    float *crop = xmalloc(sizeof(float) * (size_t)emb->rw * (size_t)emb->rh);
-    for (int y = 0; y < emb->rh; y++)
-        memcpy(crop + (size_t)y * (size_t)emb->rw, logits + (size_t)y * SAM_INPUT_SIZE,
-               sizeof(float) * (size_t)emb->rw);
-    const float *full = crop;
-    float *resized = NULL;
-    if (emb->rw != emb->w || emb->rh != emb->h) {
-        resized = xmalloc(sizeof(float) * n);
-        img_resize_f32(crop, emb->rw, emb->rh, 1, resized, emb->w, emb->h);
-        full = resized;
-    }
-    for (size_t i = 0; i < n; i++) mask[i] = full[i] > 0.0f ? 255 : 0;
-    free(resized);
-    free(crop);
+    /* the photo's part of the 1024² logits, at the photo's size, > 0 */
+    img_resize_f32_mask(logits, emb->rw, emb->rh, SAM_INPUT_SIZE, mask, emb->w, emb->h);
 }
 
 static nn_session *pool_take(sam_model *m, err *e)
