@@ -212,10 +212,11 @@ bench_segment() {
     dec=$(sam_file SAM_DECODER_PATH mobilesam-decoder.onnx sam.onnx)
     [ -f "$enc" ] && [ -f "$dec" ] ||
         { echo "segment: no MobileSAM at $enc, $dec (artistry models pull mobilesam)" >&2; return 1; }
-    # cold: no embedding cache, so every request runs the encoder; warm: the embedding of
-    # the photo is cached after the first request and each one costs the decoder only.
+    # cold: no caches, so every request decodes the photo, finds its edges and runs the
+    # encoder; warm: after the first request the decoded photo, its edges and its
+    # embedding are cached, and each one costs the decoder and the answer.
     start_service segment $cold_port SAM_ENCODER_PATH="$enc" SAM_DECODER_PATH="$dec" \
-        SEGMENT_CACHE_ENTRIES=0
+        SEGMENT_CACHE_ENTRIES=0 SEGMENT_PHOTO_CACHE=0
     cold=$svc_pid
     start_service segment $warm_port SAM_ENCODER_PATH="$enc" SAM_DECODER_PATH="$dec"
     warm=$svc_pid

@@ -1,16 +1,14 @@
 /* Photos: decoded once per content (the original's LRU of decoded images, here keyed by a
- * keyed BLAKE2b of the bytes so one client cannot make another's photo collide with
+ * keyed hash of the bytes so one client cannot make another's photo collide with
  * theirs), the model input made from them, and the annotated JPEG. */
 #include "detect/detect_impl.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static lru *cache;
-static unsigned char hash_key[crypto_generichash_KEYBYTES];
 static img_font *font;
 
 static void photo_free(void *v)
@@ -26,7 +24,6 @@ static void photo_free(void *v)
 int detect_cache_init(err *e)
 {
     (void)e;
-    random_bytes(hash_key, sizeof hash_key);
     if (detect_conf.cache_entries > 0)
         cache = lru_new((size_t)detect_conf.cache_entries, detect_conf.cache_bytes, photo_free);
     err fe = {0};
@@ -43,13 +40,6 @@ void detect_cache_free(void)
     font = NULL;
 }
 
-static uint64_t content_key(const void *bytes, size_t len)
-{
-    uint64_t k;
-    crypto_generichash((unsigned char *)&k, sizeof k, bytes, len, hash_key, sizeof hash_key);
-    return k;
-}
-
 static size_t photo_bytes(const detect_photo *p)
 {
     return p->photo->stride * (size_t)p->photo->h + yolo_input_bytes(&p->in);
@@ -59,7 +49,7 @@ detect_photo *detect_photo_get(yolo *y, const void *bytes, size_t len, detect_ti
 {
     uint64_t key = 0;
     if (cache) {
-        key = content_key(bytes, len);
+        key = hash64_keyed(bytes, len);
         detect_photo *p = lru_get(cache, key);
         if (p) {
             t->cached = true;

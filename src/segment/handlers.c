@@ -12,7 +12,8 @@
 /* Where a request's time went: the Server-Timing header and the log line. */
 typedef struct timing {
     double start, decode, embed, decoder, refine, output;
-    bool cached;
+    bool cached;       /* the embedding came from the cache */
+    bool photo_cached; /* the decoded photo (and its edges) did */
 } timing;
 
 static double lap(double *t0)
@@ -26,23 +27,14 @@ static void timing_report(http_res *rs, const timing *t, const char *what, int m
 {
     char hdr[256];
     snprintf(hdr, sizeof hdr,
-             "decode;dur=%.1f, encoder;dur=%.1f;desc=\"%s\", decoder;dur=%.1f, refine;dur=%.1f, "
-             "output;dur=%.1f",
-             t->decode, t->embed, t->cached ? "cache hit" : "ran", t->decoder, t->refine,
+             "decode;dur=%.1f;desc=\"%s\", encoder;dur=%.1f;desc=\"%s\", decoder;dur=%.1f, "
+             "refine;dur=%.1f, output;dur=%.1f",
+             t->decode, t->photo_cached ? "cache hit" : "decoded", t->embed, t->cached ? "cache hit" : "ran", t->decoder, t->refine,
              t->output);
     http_res_header(rs, "Server-Timing", hdr);
     log_info("%s photo=%dx%d masks=%d cached=%d decode_ms=%.1f encoder_ms=%.1f decoder_ms=%.1f "
              "refine_ms=%.1f output_ms=%.1f",
              what, w, h, masks, t->cached, t->decode, t->embed, t->decoder, t->refine, t->output);
-}
-
-img *segment_photo(http_res *rs, const void *data, size_t len)
-{
-    img_decode_params dp = img_decode_default_params();
-    err e = {0};
-    img *p = img_decode(data, len, &dp, NULL, &e);
-    if (!p) http_res_err(rs, &e);
-    return p;
 }
 
 /* image_b64 must be raw base64 (CONTRACT §2.7); a data: URL gets its own message because
@@ -93,16 +85,17 @@ static bool gave_up(http_req *rq, http_res *rs)
 
 /* ---------------------------------------------------------------- POST /segment */
 
-static void run_boxes(http_req *rq, http_res *rs, sam_model *m, const img *photo,
+static void run_boxes(http_req *rq, http_res *rs, sam_model *m, segment_photo *sp,
                       const segment_box *boxes, int n, bool refine, timing *t)
 {
+    const img *photo = sp->photo;
     int w = photo->w, h = photo->h;
     err e = {0};
     double t0 = now_s();
-    sam_embedding *emb = sam_embed(m, photo, &t->cached, &e);
+    sam_embedding *emb = sam_embed_keyed(m, photo, sp->key, &t->cached, &e);
     t->embed = lap(&t0);
     if (!emb) return http_res_err(rs, &e);
-    sam_edges *ed = refine ? sam_edges_new(photo) : NULL;
+    const sam_edges *ed = refine ? segment_photo_edges(sp) : NULL;
     t->refine += lap(&t0);
     uint8_t *mask = xmalloc((size_t)w * (size_t)h);
     http_strbuf out = {0};
@@ -142,7 +135,6 @@ static void run_boxes(http_req *rq, http_res *rs, sam_model *m, const img *photo
         free(out.data);
     }
     free(mask);
-    sam_edges_free(ed);
     sam_embedding_release(m, emb);
 }
 
@@ -182,10 +174,11 @@ static void segment_json(http_req *rq, http_res *rs, void *ud)
     size_t len;
     unsigned char *bytes = image_bytes(rq, b64, &len);
     if (!bytes) return http_res_invalid(rs, rq);
-    img *photo = segment_photo(rs, bytes, len);
+    segment_photo *sp = segment_photo_get(rs, bytes, len, &t.photo_cached);
     free(bytes);
     t.decode = lap(&t0);
-    if (!photo) return;
+    if (!sp) return;
+    const img *photo = sp->photo;
     errors = json_array();
     segment_boxes_clip(boxes, n, photo->w, photo->h, errors);
     box_errors(rq, errors);
@@ -195,10 +188,10 @@ static void segment_json(http_req *rq, http_res *rs, void *ud)
         http_res_json(rs, 200, json_pack("{s:[]}", "masks"));
     } else if (!too_large(rs, (size_t)n * b64_size((size_t)photo->w * (size_t)photo->h), photo->w,
                           photo->h, "")) {
-        run_boxes(rq, rs, m, photo, boxes, n, refine, &t);
+        run_boxes(rq, rs, m, sp, boxes, n, refine, &t);
         timing_report(rs, &t, "segment", n, photo->w, photo->h);
     }
-    img_free(photo);
+    segment_photo_release(sp);
 }
 
 /* ---------------------------------------------------------------- POST /segment/ */
@@ -281,20 +274,21 @@ static void grid_answer(http_res *rs, const char *png_b64, size_t png_len, int n
     http_res_take(rs, 200, "application/json", out.data, out.len);
 }
 
-static void run_grid(http_req *rq, http_res *rs, sam_model *m, const img *photo, int g,
+static void run_grid(http_req *rq, http_res *rs, sam_model *m, segment_photo *sp, int g,
                      mask_format f, timing *t)
 {
+    const img *photo = sp->photo;
     int w = photo->w, h = photo->h, n = g * g;
     size_t px = (size_t)w * (size_t)h;
     err e = {0};
     double t0 = now_s();
     sam_embedding *emb = NULL;
     if (n > 0) {
-        emb = sam_embed(m, photo, &t->cached, &e);
+        emb = sam_embed_keyed(m, photo, sp->key, &t->cached, &e);
         t->embed = lap(&t0);
         if (!emb) return http_res_err(rs, &e);
     }
-    sam_edges *ed = n > 0 ? sam_edges_new(photo) : NULL;
+    const sam_edges *ed = n > 0 ? segment_photo_edges(sp) : NULL;
     t->refine += lap(&t0);
     img *overlay = img_clone(photo);
     uint8_t **masks = xcalloc((size_t)n + 1, sizeof *masks);
@@ -347,7 +341,6 @@ static void run_grid(http_req *rq, http_res *rs, sam_model *m, const img *photo,
     free(rles);
     free(scratch);
     img_free(overlay);
-    sam_edges_free(ed);
     sam_embedding_release(m, emb);
 }
 
@@ -364,15 +357,16 @@ static void segment_file(http_req *rq, http_res *rs, void *ud)
     if (g > 0 && !(m = segment_model(rs))) return;
     timing t = {.start = now_s()};
     double t0 = t.start;
-    img *photo = segment_photo(rs, file->data, file->len);
+    segment_photo *sp = segment_photo_get(rs, file->data, file->len, &t.photo_cached);
     t.decode = lap(&t0);
-    if (!photo) return;
+    if (!sp) return;
+    const img *photo = sp->photo;
     if (f != MASKS_BOOL || !too_large(rs, segment_bool_masks_max(g * g, photo->w, photo->h),
                                       photo->w, photo->h, ": ask with ?masks=rle or ?masks=none")) {
-        run_grid(rq, rs, m, photo, g, f, &t);
+        run_grid(rq, rs, m, sp, g, f, &t);
         timing_report(rs, &t, "segment_grid", g * g, photo->w, photo->h);
     }
-    img_free(photo);
+    segment_photo_release(sp);
 }
 
 void segment_routes(http_server *s)

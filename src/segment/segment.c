@@ -101,6 +101,7 @@ void segment_model_health(json_t *o)
     json_object_set_new(c, "encoder_runs", json_integer((json_int_t)st.encoder_runs));
     json_object_set_new(o, "cache", c);
     pthread_mutex_unlock(&holder.mu);
+    segment_photos_health(o);
 }
 
 static json_t *status_body(void)
@@ -167,6 +168,11 @@ static int read_config(err *e)
     holder.params.cache_entries = (size_t)v;
     if (cfg_bool("SEGMENT_KEEP_ENCODER_MEMORY", false, &holder.params.keep_encoder_memory, e) != 0)
         return -1;
+    if (cfg_int("SEGMENT_PHOTO_CACHE", 4, 0, 4096, &v, e) != 0) return -1;
+    segment_cfg.photo_cache = (size_t)v;
+    if (cfg_size("SEGMENT_PHOTO_CACHE_BYTES", (size_t)64 << 20, 0, (size_t)1 << 40,
+                 &segment_cfg.photo_cache_bytes, e) != 0)
+        return -1;
     if (cfg_int("SEGMENT_MAX_BOXES", 100, 0, 100000, &segment_cfg.max_boxes, e) != 0) return -1;
     if (cfg_int("SEGMENT_MAX_SAMPLES", 100, 0, 100000, &segment_cfg.max_samples, e) != 0) return -1;
     if (cfg_size("SEGMENT_MAX_MASK_JSON", (size_t)1 << 30, 1024, (size_t)1 << 40,
@@ -177,6 +183,7 @@ static int read_config(err *e)
 
 static void segment_fini(void)
 {
+    segment_photos_free();
     pthread_mutex_lock(&holder.mu);
     sam_free(holder.model);
     holder.model = NULL;
@@ -191,6 +198,7 @@ static void segment_fini(void)
 static int segment_init(http_server *s, err *e)
 {
     if (read_config(e) != 0) return -1;
+    segment_photos_init(segment_cfg.photo_cache, segment_cfg.photo_cache_bytes);
     /* Every request here allocates and frees buffers of megabytes (masks, logits, base64,
      * the overlay). glibc raises its mmap threshold after the first such free and then
      * keeps them in per-thread heaps it seldom returns: the same seven requests left the

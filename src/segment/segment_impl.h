@@ -7,6 +7,7 @@
 #include "segment/segment.h"
 #include "vision/sam/sam.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,8 @@ typedef struct segment_config {
     long max_boxes;       /* SEGMENT_MAX_BOXES: boxes per /segment request */
     long max_samples;     /* SEGMENT_MAX_SAMPLES: num_samples of /segment/ */
     size_t max_mask_json; /* SEGMENT_MAX_MASK_JSON: bytes of masks in one answer */
+    size_t photo_cache;       /* SEGMENT_PHOTO_CACHE: decoded photos kept */
+    size_t photo_cache_bytes; /* SEGMENT_PHOTO_CACHE_BYTES: their bytes, at most */
 } segment_config;
 
 extern segment_config segment_cfg;
@@ -29,9 +32,29 @@ void segment_model_health(json_t *o);
 
 void segment_routes(http_server *s);
 
-/* Decodes photo bytes with the configured limits into an upright RGB image, or answers
- * the image library's 4xx and returns NULL. */
-img *segment_photo(http_res *rs, const void *data, size_t len);
+/* ---------------------------------------------------------------- photos (photo.c) */
+
+/* A decoded photo, shared by the requests that upload the same bytes while it is in the
+ * cache (SEGMENT_PHOTO_CACHE entries, SEGMENT_PHOTO_CACHE_BYTES), with its embedding
+ * key and, once asked for, its edges. Read-only apart from edges, which mu guards. */
+typedef struct segment_photo {
+    img *photo;
+    uint64_t key; /* sam_photo_key */
+    pthread_mutex_t mu;
+    sam_edges *edges;
+} segment_photo;
+
+void segment_photos_init(size_t entries, size_t bytes);
+void segment_photos_free(void);
+/* Decodes photo bytes with the configured limits into an upright RGB image (or finds
+ * them decoded, *cached set), or answers the image library's 4xx and returns NULL. The
+ * caller gives it back with segment_photo_release. */
+segment_photo *segment_photo_get(http_res *rs, const void *data, size_t len, bool *cached);
+/* Its edges for sam_refine, made on the first call. */
+const sam_edges *segment_photo_edges(segment_photo *p);
+void segment_photo_release(segment_photo *p);
+/* "photos": {entries, bytes, hits, misses}, or null when the cache is off. */
+void segment_photos_health(json_t *o);
 
 /* ---------------------------------------------------------------- boxes (boxes.c) */
 

@@ -218,6 +218,49 @@ def test_zero_samples_answers_the_photo_itself(segment):
     assert png.convert("RGB").tobytes() == Image.open(io.BytesIO(data)).convert("RGB").tobytes()
 
 
+# ---------------------------------------------------------------- the photo cache
+
+def noise_png(seed, w=64, h=48):
+    pixels = bytes((seed * 7919 + i * 104729) % 251 for i in range(w * h * 3))
+    out = io.BytesIO()
+    Image.frombytes("RGB", (w, h), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_photos_are_decoded_once_per_upload(segment):
+    """The same bytes, as base64 or as a file, are decoded once while in the cache; the
+    answer does not change when they come from it."""
+    data = noise_png(1)
+    before = requests.get(segment.url("/health")).json()["photos"]
+    for _ in range(3):
+        r = requests.post(segment.url("/segment"), json={"image_b64": b64(data), "bboxes": []})
+        assert r.json() == {"masks": []}
+    first = None
+    for _ in range(2):
+        r = requests.post(segment.url("/segment/?num_samples=0"),
+                          files={"file": ("n.png", data, "image/png")})
+        assert r.status_code == 200, r.text
+        assert first is None or r.content == first
+        first = r.content
+    after = requests.get(segment.url("/health")).json()["photos"]
+    assert after["misses"] == before["misses"] + 1
+    assert after["hits"] == before["hits"] + 4
+    assert 1 <= after["entries"] <= 4
+    # a byte more is another upload
+    requests.post(segment.url("/segment"), json={"image_b64": b64(data + b"\0"), "bboxes": []})
+    assert requests.get(segment.url("/health")).json()["photos"]["misses"] == after["misses"] + 1
+
+
+def test_photo_cache_can_be_turned_off():
+    s = start_service("segment", model_env(SEGMENT_PHOTO_CACHE="0"))
+    try:
+        assert requests.get(s.url("/health")).json()["photos"] is None
+        r = requests.post(s.url("/segment"), json={"image_b64": b64(noise_png(2)), "bboxes": []})
+        assert r.json() == {"masks": []}
+    finally:
+        stop_clean(s)
+
+
 # ---------------------------------------------------------------- the model missing
 
 @pytest.fixture(scope="module")

@@ -118,18 +118,19 @@ void sam_free(sam_model *m)
 
 /* The cache key: the pixels and their geometry, so the same photo sent as JSON base64
  * or as a multipart file, or re-encoded losslessly, finds its embedding. */
-static uint64_t photo_key(const img *p)
+uint64_t sam_photo_key(const img *p)
 {
     uint64_t k;
     size_t row = (size_t)p->w * (size_t)p->channels;
     if (p->stride == row) {
-        k = hash64(p->data, row * (size_t)p->h);
+        k = hash64_keyed(p->data, row * (size_t)p->h);
     } else {
         k = 0;
-        for (int y = 0; y < p->h; y++) k = k * 0x9E3779B97F4A7C15ull ^ hash64(img_px(p, 0, y), row);
+        for (int y = 0; y < p->h; y++)
+            k = k * 0x9E3779B97F4A7C15ull ^ hash64_keyed(img_px(p, 0, y), row);
     }
     int dims[3] = {p->w, p->h, p->channels};
-    return k ^ hash64(dims, sizeof dims);
+    return k ^ hash64_keyed(dims, sizeof dims);
 }
 
 /* Inputs are ours, so whatever the engine refuses is our failure: 500, naming the model. */
@@ -179,6 +180,11 @@ static int encode(sam_model *m, const img *photo, sam_embedding *emb, err *e)
 
 sam_embedding *sam_embed(sam_model *m, const img *photo, bool *cached, err *e)
 {
+    return sam_embed_keyed(m, photo, sam_photo_key(photo), cached, e);
+}
+
+sam_embedding *sam_embed_keyed(sam_model *m, const img *photo, uint64_t key, bool *cached, err *e)
+{
     *cached = false;
     int rw, rh;
     if (!sam_input_size(photo->w, photo->h, &rw, &rh)) {
@@ -188,7 +194,6 @@ sam_embedding *sam_embed(sam_model *m, const img *photo, bool *cached, err *e)
                 photo->w, photo->h, rw, rh);
         return NULL;
     }
-    uint64_t key = photo_key(photo);
     sam_embedding *emb = m->cache ? lru_get(m->cache, key) : NULL;
     if (emb) {
         atomic_fetch_add(&m->hits, 1);

@@ -103,6 +103,10 @@ typedef struct sam_embedding {
  * side would shrink to nothing (longer than 1024 times the other), 500 when the
  * engine fails. The caller releases the result with sam_embedding_release. */
 sam_embedding *sam_embed(sam_model *m, const img *photo, bool *cached, err *e);
+/* The cache key of photo's pixels and size (a keyed hash: a client cannot make its photo
+ * take another's embedding), and sam_embed with that key already made. */
+uint64_t sam_photo_key(const img *photo);
+sam_embedding *sam_embed_keyed(sam_model *m, const img *photo, uint64_t key, bool *cached, err *e);
 void sam_embedding_release(sam_model *m, sam_embedding *emb);
 
 /* The resized size SAM works in: longest side 1024, each side int(side * s + 0.5).
