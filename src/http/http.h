@@ -62,15 +62,15 @@ typedef struct http_server_params {
     bool access_log;
 } http_server_params;
 
-/* Defaults: threads 2, workers = cores, queue 64, queue_bytes 256 MiB, max_body 32 MiB, max_part 25 MiB,
- * request_timeout 120 s, idle_timeout 30 s, shutdown_timeout 10 s, CORS origins
- * http://localhost:5173 and http://127.0.0.1:5173, access log on. */
+/* Defaults: threads 2, workers = cores, queue 64, queue_bytes 256 MiB, max_body 32 MiB,
+ * max_part 25 MiB, request_timeout 120 s, idle_timeout 30 s, shutdown_timeout 10 s, CORS
+ * origins http://localhost:5173 and http://127.0.0.1:5173, access log on. */
 http_server_params http_server_default_params(void);
 
 /* Reads the HTTP_* / CORS_ORIGINS settings from the environment over p (HTTP_THREADS,
- * HTTP_WORKERS, HTTP_QUEUE, HTTP_QUEUE_BYTES, HTTP_MAX_BODY, HTTP_MAX_PART, HTTP_REQUEST_TIMEOUT,
- * HTTP_IDLE_TIMEOUT, HTTP_SHUTDOWN_TIMEOUT, CORS_ORIGINS, ACCESS_LOG). -1 on a bad value,
- * naming the variable. */
+ * HTTP_WORKERS, HTTP_QUEUE, HTTP_QUEUE_BYTES, HTTP_MAX_BODY, HTTP_MAX_PART,
+ * HTTP_REQUEST_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_SHUTDOWN_TIMEOUT, CORS_ORIGINS, ACCESS_LOG). -1 on
+ * a bad value, naming the variable. */
 int http_server_params_from_env(http_server_params *p, err *e);
 
 http_server *http_server_new(const http_server_params *p, err *e);

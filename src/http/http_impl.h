@@ -112,7 +112,7 @@ struct http_req {
     /* response */
     http_res res;
     req_state state;
-    atomic_int refs; /* the connection's, plus the worker's while a job runs */
+    atomic_int refs;  /* the connection's, plus the worker's while a job runs */
     size_t job_bytes; /* what this request adds to the server's job_bytes while queued */
     atomic_bool timed_out;
     atomic_bool finished;

@@ -129,12 +129,12 @@ static void dump_string(http_strbuf *b, const char *s, size_t n)
         char u[8];
         const char *esc = c == '"'    ? "\\\""
                           : c == '\\' ? "\\\\"
-                          : c == '\n'  ? "\\n"
-                          : c == '\r'  ? "\\r"
-                          : c == '\t'  ? "\\t"
-                          : c == '\b'  ? "\\b"
-                          : c == '\f'  ? "\\f"
-                                       : NULL;
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                                      : NULL;
         if (!esc) {
             snprintf(u, sizeof u, "\\u%04x", c);
             esc = u;

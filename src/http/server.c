@@ -583,8 +583,7 @@ static void busy(http_server *s, http_res *rs, const char *why, ...)
     va_start(ap, why);
     vsnprintf(reason, sizeof reason, why, ap);
     va_end(ap);
-    http_res_error(rs, 503, "the %s service is busy (%s); retry in a moment", s->p.service,
-                   reason);
+    http_res_error(rs, 503, "the %s service is busy (%s); retry in a moment", s->p.service, reason);
     http_res_header(rs, "Retry-After", "1");
 }
 
@@ -700,8 +699,9 @@ static enum MHD_Result dispatch(http_req *rq)
     size_t held = atomic_fetch_add(&s->job_bytes, rq->len);
     if (held > 0 && held + rq->len > s->p.queue_bytes) {
         atomic_fetch_sub(&s->job_bytes, rq->len);
-        busy(s, rs, "%.0f MB of uploads are waiting or in progress, the limit is "
-                    "HTTP_QUEUE_BYTES=%.0f MB",
+        busy(s, rs,
+             "%.0f MB of uploads are waiting or in progress, the limit is "
+             "HTTP_QUEUE_BYTES=%.0f MB",
              (double)held / (1 << 20), (double)s->p.queue_bytes / (1 << 20));
         return send_response(rq);
     }

@@ -181,8 +181,8 @@ void img_resize_f32(const float *src, int sw, int sh, int cn, float *dst, int dw
 /* One channel of sw x sh floats, rows src_stride floats apart, resized as img_resize_f32
  * and reduced to its sign: mask (dw x dh) is 255 where the resized value is > 0, else 0.
  * The same values as thresholding img_resize_f32's output, without that buffer. */
-void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, uint8_t *mask,
-                         int dw, int dh);
+void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, uint8_t *mask, int dw,
+                         int dh);
 
 /* PIL's Image.resize(..., BILINEAR) for uint8: a triangle filter whose support grows with
  * the reduction factor (so shrinking averages every source pixel rather than sampling

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,31 +107,46 @@ static void vpass_u8(const int16_t *h0, const int16_t *h1, uint8_t *d, int n, in
     }
 }
 
+/* The slot of the two cached horizontally resized rows that holds source row r; else the
+ * slot not holding `keep` (the row the other tap needs), taken for r with *fill set so the
+ * caller computes it. Consecutive output rows share source rows; this computes each once. */
+static int row_slot(int have[2], int r, int keep, bool *fill)
+{
+    *fill = false;
+    if (have[0] == r) return 0;
+    if (have[1] == r) return 1;
+    int s = have[0] == keep ? 1 : 0;
+    have[s] = r;
+    *fill = true;
+    return s;
+}
+
+/* How many parts dh output rows of `elems` values each are split into: the OpenMP team
+ * for a large resize (a photo to a model's input, which also wakes the team the model
+ * then runs on), else one. Output rows are independent. */
+static int row_parts(int dh, size_t elems)
+{
+    int parts = (size_t)dh * elems >= 256 * 1024 ? omp_get_max_threads() : 1;
+    return parts < dh ? parts : dh;
+}
+
 /* Output rows [y0, y1) of img_resize_into. */
 static void resize_rows(const img *src, img *dst, const xtap *t, const int16_t *a, double scale,
                         int y0, int y1)
 {
     int sh = src->h, dw = dst->w, cn = src->channels;
     size_t n = (size_t)dw * (size_t)cn;
-    /* Two horizontally resized rows, reused while consecutive output rows share them. */
     int16_t *rows[2] = {xmalloc(sizeof(int16_t) * n), xmalloc(sizeof(int16_t) * n)};
     int have[2] = {-1, -1};
     for (int y = y0; y < y1; y++) {
         int r0, r1;
         float b0, b1;
+        bool fill;
         y_tap(y, scale, sh, &r0, &r1, &b0, &b1);
-        int s0 = have[0] == r0 ? 0 : have[1] == r0 ? 1 : -1;
-        if (s0 < 0) {
-            s0 = have[0] == r1 ? 1 : 0; /* keep the row the second tap needs */
-            hpass_u8(img_px(src, 0, r0), rows[s0], t, a, dw, cn);
-            have[s0] = r0;
-        }
-        int s1 = have[0] == r1 ? 0 : have[1] == r1 ? 1 : -1;
-        if (s1 < 0) {
-            s1 = 1 - s0;
-            hpass_u8(img_px(src, 0, r1), rows[s1], t, a, dw, cn);
-            have[s1] = r1;
-        }
+        int s0 = row_slot(have, r0, r1, &fill);
+        if (fill) hpass_u8(img_px(src, 0, r0), rows[s0], t, a, dw, cn);
+        int s1 = row_slot(have, r1, r0, &fill);
+        if (fill) hpass_u8(img_px(src, 0, r1), rows[s1], t, a, dw, cn);
         vpass_u8(rows[s0], rows[s1], img_px(dst, 0, y), (int)n, fixed11(b0), fixed11(b1));
     }
     free(rows[0]);
@@ -152,12 +168,8 @@ void img_resize_into(const img *src, img *dst)
         a[2 * x] = fixed11(t[x].a0);
         a[2 * x + 1] = fixed11(t[x].a1);
     }
-    size_t n = (size_t)dw * (size_t)cn;
     double scale = linear_scale(sh, dh);
-    /* Output rows are independent; large resizes (a photo to a model's input) split them
-     * between the OpenMP team, which also wakes the team the model then runs on. */
-    int parts = (size_t)dh * n >= 256 * 1024 ? omp_get_max_threads() : 1;
-    if (parts > dh) parts = dh;
+    int parts = row_parts(dh, (size_t)dw * (size_t)cn);
 #pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
     for (int p = 0; p < parts; p++)
         resize_rows(src, dst, t, a, scale, (int)((int64_t)dh * p / parts),
@@ -195,8 +207,7 @@ typedef struct f32_job {
     uint8_t *mask;
 } f32_job;
 
-/* Output rows [y0, y1), reusing a horizontally resized source row while consecutive
- * output rows share it (an upscale reads each one for two or more). */
+/* Output rows [y0, y1) of the float resize. */
 static void f32_rows(const f32_job *j, int y0, int y1)
 {
     size_t n = (size_t)j->dw * (size_t)j->cn;
@@ -206,19 +217,12 @@ static void f32_rows(const f32_job *j, int y0, int y1)
     for (int y = y0; y < y1; y++) {
         int r0, r1;
         float b0, b1;
+        bool fill;
         y_tap(y, j->scale, j->sh, &r0, &r1, &b0, &b1);
-        int s0 = have[0] == r0 ? 0 : have[1] == r0 ? 1 : -1;
-        if (s0 < 0) {
-            s0 = have[0] == r1 ? 1 : 0;
-            hpass_f32(j->src + (size_t)r0 * j->src_stride, rows[s0], j->t, j->dw, j->cn);
-            have[s0] = r0;
-        }
-        int s1 = have[0] == r1 ? 0 : have[1] == r1 ? 1 : -1;
-        if (s1 < 0) {
-            s1 = 1 - s0;
-            hpass_f32(j->src + (size_t)r1 * j->src_stride, rows[s1], j->t, j->dw, j->cn);
-            have[s1] = r1;
-        }
+        int s0 = row_slot(have, r0, r1, &fill);
+        if (fill) hpass_f32(j->src + (size_t)r0 * j->src_stride, rows[s0], j->t, j->dw, j->cn);
+        int s1 = row_slot(have, r1, r0, &fill);
+        if (fill) hpass_f32(j->src + (size_t)r1 * j->src_stride, rows[s1], j->t, j->dw, j->cn);
         const float *h0 = rows[s0], *h1 = rows[s1];
         float *out = j->dst ? j->dst + (size_t)y * n : line;
         for (size_t x = 0; x < n; x++) out[x] = h0[x] * b0 + h1[x] * b1;
@@ -236,8 +240,7 @@ static void f32_run(f32_job *j, int sw, int dh)
 {
     xtap *t = x_taps(sw, j->dw, j->cn);
     j->t = t;
-    int parts = (size_t)dh * (size_t)j->dw * (size_t)j->cn >= 256 * 1024 ? omp_get_max_threads() : 1;
-    if (parts > dh) parts = dh;
+    int parts = row_parts(dh, (size_t)j->dw * (size_t)j->cn);
 #pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
     for (int p = 0; p < parts; p++)
         f32_rows(j, (int)((int64_t)dh * p / parts), (int)((int64_t)dh * (p + 1) / parts));
@@ -247,13 +250,18 @@ static void f32_run(f32_job *j, int sw, int dh)
 void img_resize_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
 {
     assert(sw > 0 && sh > 0 && dw > 0 && dh > 0 && cn > 0);
-    f32_job j = {.src = src, .src_stride = (size_t)sw * (size_t)cn, .sh = sh, .cn = cn,
-                 .dw = dw, .scale = linear_scale(sh, dh), .dst = dst};
+    f32_job j = {.src = src,
+                 .src_stride = (size_t)sw * (size_t)cn,
+                 .sh = sh,
+                 .cn = cn,
+                 .dw = dw,
+                 .scale = linear_scale(sh, dh),
+                 .dst = dst};
     f32_run(&j, sw, dh);
 }
 
-void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, uint8_t *mask,
-                         int dw, int dh)
+void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, uint8_t *mask, int dw,
+                         int dh)
 {
     assert(sw > 0 && sh > 0 && dw > 0 && dh > 0 && src_stride >= (size_t)sw);
     if (sw == dw && sh == dh) { /* cv::resize copies */
@@ -263,8 +271,13 @@ void img_resize_f32_mask(const float *src, int sw, int sh, size_t src_stride, ui
                     src[(size_t)y * src_stride + (size_t)x] > 0.0f ? 255 : 0;
         return;
     }
-    f32_job j = {.src = src, .src_stride = src_stride, .sh = sh, .cn = 1, .dw = dw,
-                 .scale = linear_scale(sh, dh), .mask = mask};
+    f32_job j = {.src = src,
+                 .src_stride = src_stride,
+                 .sh = sh,
+                 .cn = 1,
+                 .dw = dw,
+                 .scale = linear_scale(sh, dh),
+                 .mask = mask};
     f32_run(&j, sw, dh);
 }
 

@@ -29,8 +29,8 @@ static void timing_report(http_res *rs, const timing *t, const char *what, int m
     snprintf(hdr, sizeof hdr,
              "decode;dur=%.1f;desc=\"%s\", encoder;dur=%.1f;desc=\"%s\", decoder;dur=%.1f, "
              "refine;dur=%.1f, output;dur=%.1f",
-             t->decode, t->photo_cached ? "cache hit" : "decoded", t->embed, t->cached ? "cache hit" : "ran", t->decoder, t->refine,
-             t->output);
+             t->decode, t->photo_cached ? "cache hit" : "decoded", t->embed,
+             t->cached ? "cache hit" : "ran", t->decoder, t->refine, t->output);
     http_res_header(rs, "Server-Timing", hdr);
     log_info("%s photo=%dx%d masks=%d cached=%d decode_ms=%.1f encoder_ms=%.1f decoder_ms=%.1f "
              "refine_ms=%.1f output_ms=%.1f",

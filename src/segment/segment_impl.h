@@ -15,9 +15,9 @@
 #define SEGMENT_SERVICE_NAME "Segment (MobileSAM)"
 
 typedef struct segment_config {
-    long max_boxes;       /* SEGMENT_MAX_BOXES: boxes per /segment request */
-    long max_samples;     /* SEGMENT_MAX_SAMPLES: num_samples of /segment/ */
-    size_t max_mask_json; /* SEGMENT_MAX_MASK_JSON: bytes of masks in one answer */
+    long max_boxes;           /* SEGMENT_MAX_BOXES: boxes per /segment request */
+    long max_samples;         /* SEGMENT_MAX_SAMPLES: num_samples of /segment/ */
+    size_t max_mask_json;     /* SEGMENT_MAX_MASK_JSON: bytes of masks in one answer */
     size_t photo_cache;       /* SEGMENT_PHOTO_CACHE: decoded photos kept */
     size_t photo_cache_bytes; /* SEGMENT_PHOTO_CACHE_BYTES: their bytes, at most */
 } segment_config;

@@ -138,8 +138,7 @@ static double numeric_value(const char *v, size_t n)
     unsigned sign = (unsigned)be(v + 4, 2);
     if (sign == 0xD000) return INFINITY;
     if (sign == 0xF000) return -INFINITY;
-    if ((sign != 0 && sign != 0x4000) || nd < 0 || nd > 1000 || n < 8 + 2 * (size_t)nd)
-        return NAN;
+    if ((sign != 0 && sign != 0x4000) || nd < 0 || nd > 1000 || n < 8 + 2 * (size_t)nd) return NAN;
     char text[4 * 1000 + 16], *o = text;
     if (sign == 0x4000) *o++ = '-';
     *o++ = '0';

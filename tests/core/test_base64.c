@@ -87,7 +87,7 @@ Test(base64, padding_must_be_exact_and_final_bits_zero)
     /* "Zh==": 'h' leaves bits set past the one byte; "Zm9v====": padding after a whole
      * group; "Zg=": one '=' where two belong; a NUL is not whitespace. */
     const char *bad[] = {"Zh==", "Zm9v====", "Zg=", "Zm9=", "Zm8=Zm8=", "Zm\0v"};
-    const char *why[] = {"bits past the end", "'=' at the end", "'=' at the end",
+    const char *why[] = {"bits past the end", "'=' at the end",        "'=' at the end",
                          "bits past the end", "followed by more data", "byte 0x00"};
     size_t lens[] = {4, 8, 3, 4, 8, 4};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {

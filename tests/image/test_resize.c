@@ -347,8 +347,8 @@ Test(colour, orient_and_rgb)
  * row stride, for upscales and downscales, values straddling zero and exact zeros. */
 Test(resize, f32_mask_is_the_sign_of_f32)
 {
-    const int sizes[][4] = {{64, 48, 150, 113}, {640, 480, 1500, 1125}, {300, 200, 97, 61},
-                            {7, 5, 7, 5}, {1, 1, 9, 4}};
+    const int sizes[][4] = {
+        {64, 48, 150, 113}, {640, 480, 1500, 1125}, {300, 200, 97, 61}, {7, 5, 7, 5}, {1, 1, 9, 4}};
     uint32_t seed = 7;
     for (size_t k = 0; k < ARRAY_LEN(sizes); k++) {
         int sw = sizes[k][0], sh = sizes[k][1], dw = sizes[k][2], dh = sizes[k][3];
@@ -371,8 +371,8 @@ Test(resize, f32_mask_is_the_sign_of_f32)
         img_resize_f32_mask(src, sw, sh, stride, mask, dw, dh);
         size_t pos = 0;
         for (size_t i = 0; i < (size_t)dw * (size_t)dh; i++) {
-            cr_assert_eq(mask[i], full[i] > 0.0f ? 255 : 0, "%dx%d->%dx%d at %zu: %g", sw, sh,
-                         dw, dh, i, (double)full[i]);
+            cr_assert_eq(mask[i], full[i] > 0.0f ? 255 : 0, "%dx%d->%dx%d at %zu: %g", sw, sh, dw,
+                         dh, i, (double)full[i]);
             pos += mask[i] != 0;
         }
         if (sw * sh > 1) cr_assert(pos > 0 && pos < (size_t)dw * (size_t)dh);
